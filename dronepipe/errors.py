@@ -31,3 +31,11 @@ class MissingDependencyError(DronepipeError):
 
 class DronepipeWarning(UserWarning):
     """Input was partly unusable (counts in the message); the run went on with the rest."""
+
+
+class GeoreferenceError(DronepipeError):
+    """A frame that cannot be placed on the map (its centre does not see the ground, ...)."""
+
+
+class VerticalDatumError(DronepipeError):
+    """Heights in different vertical datums (MSL, ellipsoid) mixed without the offset between them."""
