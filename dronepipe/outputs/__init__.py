@@ -1,0 +1,1 @@
+"""Products written to disk (the only part of dronepipe that writes files), each atomically."""
