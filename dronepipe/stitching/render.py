@@ -1,0 +1,101 @@
+"""Drawing one frame into a block of grid pixels.
+
+For every grid cell: its centre (easting, northing) -> the ground height there ->
+``GeoFrame.map_to_pixels`` -> an OpenCV remap from the frame (bilinear or nearest), plus a
+weight: the directness score for thermal (cosine of the viewing angle from the vertical)
+or the feather weight for RGB (distance to the frame edge). Where the mosaic is much
+coarser than the frame, the frame is first shrunk by area averaging (within the frame)
+so that the bilinear sampling does not alias.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from dronepipe.stitching.geoframe import GeoFrame
+from dronepipe.stitching.grid import MosaicGrid, PixelWindow, TileIndex, intersect
+
+F32 = NDArray[np.float32]
+Interpolation = Literal["linear", "nearest"]
+_CV_INTERP = {"linear": cv2.INTER_LINEAR, "nearest": cv2.INTER_NEAREST}
+
+
+@dataclass(frozen=True)
+class FrameImage:
+    """A frame's pixels ready to sample: ``data`` (H', W') float32 degC or (H', W', 3) uint8
+    RGB, shrunk by ``factor`` (>= 1) from the camera's size ``width`` x ``height``."""
+
+    data: np.ndarray
+    factor: float
+    width: int
+    height: int
+
+
+def prepare_image(gf: GeoFrame, pixels: np.ndarray, grid_gsd_m: float) -> FrameImage:
+    """Check a frame's pixels against its camera and kind, and shrink them where the grid
+    is at least twice as coarse as the frame."""
+    w, h = gf.camera.width, gf.camera.height
+    arr = np.asarray(pixels)
+    if gf.kind == "thermal":
+        if arr.shape != (h, w):
+            raise ValueError(f"frame {gf.frame_id}: thermal pixels of shape {arr.shape}, "
+                             f"camera {gf.camera.name} is {h} x {w}")
+        arr = arr.astype(np.float32, copy=False)
+    else:
+        if arr.ndim == 2:
+            arr = np.repeat(arr[..., None], 3, axis=2)
+        if arr.shape[:2] != (h, w) or arr.shape[2] < 3:
+            raise ValueError(f"frame {gf.frame_id}: RGB pixels of shape {arr.shape}, "
+                             f"camera {gf.camera.name} is {h} x {w} x 3")
+        arr = np.ascontiguousarray(arr[..., :3], dtype=np.uint8)
+    factor = math.floor(grid_gsd_m / gf.gsd_m) if gf.gsd_m > 0 else 1
+    if factor >= 2:
+        size = (max(1, round(w / factor)), max(1, round(h / factor)))
+        arr = cv2.resize(arr, size, interpolation=cv2.INTER_AREA)
+        return FrameImage(arr, w / size[0], w, h)
+    return FrameImage(arr, 1.0, w, h)
+
+
+def sample(gf: GeoFrame, img: FrameImage, grid: MosaicGrid, win: PixelWindow,
+           interpolation: Interpolation = "linear") -> tuple[F32, F32] | None:
+    """A frame's samples at a window's cells: ``values`` (bands, h, w) float32 and
+    ``weight`` (h, w) float32 (thermal: directness score; rgb: feather weight), weight
+    NaN where the frame does not see the cell. ``None`` where it sees none of them."""
+    e, n = grid.cell_centres(win)
+    u, v, cos_view = gf.map_to_pixels(e, n)
+    with np.errstate(invalid="ignore"):
+        edge = np.minimum(np.minimum(u + 0.5, img.width - 0.5 - u),
+                          np.minimum(v + 0.5, img.height - 0.5 - v))
+        inside = edge >= 0.0
+    if not inside.any():
+        return None
+    f = img.factor
+    mx = np.where(inside, (u + 0.5) / f - 0.5, -1.0).astype(np.float32)
+    my = np.where(inside, (v + 0.5) / f - 0.5, -1.0).astype(np.float32)
+    out = cv2.remap(img.data, mx, my, _CV_INTERP[interpolation], borderMode=cv2.BORDER_REPLICATE)
+    values = out[None] if out.ndim == 2 else np.moveaxis(out, -1, 0)
+    if gf.kind == "thermal":
+        weight = cos_view
+    else:
+        weight = np.maximum(edge, 0.5) / (0.5 * min(img.width, img.height))
+    weight = np.where(inside, weight, np.nan).astype(np.float32)
+    return values.astype(np.float32, copy=False), weight
+
+
+def frame_windows(grid: MosaicGrid, gf: GeoFrame) -> Iterator[tuple[TileIndex, PixelWindow]]:
+    """The tiles a frame's footprint touches, each with the part of it inside the
+    footprint's bounding box."""
+    fw = grid.window_of_bounds(gf.bounds_m)
+    if fw is None:
+        return
+    for t in grid.tiles_touching(gf.footprint_m):
+        win = intersect(grid.tile_window(t), fw)
+        if win is not None:
+            yield t, win
