@@ -1,0 +1,113 @@
+"""Batch mosaics as dask graphs: threads, synchronous, processes and a dask.distributed
+cluster give the same mosaic as feeding the frames one by one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+from dronepipe.stitching.batch import dask_scheduler, plan_blocks
+from dronepipe.stitching.grid import PixelWindow, grid_for
+from dronepipe.stitching.mosaic import Mosaic
+from tests.stitching.synthetic import DictLoader, origin_en, render, rgb, waves
+from tests.stitching.test_mosaic import lawnmower
+
+
+def whole(m: Mosaic) -> np.ndarray:
+    return m.read_window(PixelWindow(0, 0, m.grid.height, m.grid.width))
+
+
+@pytest.fixture(scope="module")
+def flight() -> tuple[list, DictLoader, DictLoader]:
+    gfs = lawnmower(18)
+    e0, n0 = origin_en()
+    pattern = waves(e0, n0)
+    thermal = {gf.frame_id: render(gf, pattern) for gf in gfs}
+    colour = {k: rgb(6.0 * (v - 15.0)) for k, v in thermal.items()}
+    return gfs, DictLoader(thermal), DictLoader(colour)
+
+
+def batch(kind: str, gfs: list, loader: Callable, scheduler: object) -> np.ndarray:
+    from dataclasses import replace
+    frames = [replace(gf, kind=kind) for gf in gfs]
+    grid = grid_for(frames, tile=64)
+    with Mosaic(grid, kind, cache_tiles=4) as m:
+        m.feed_many(frames, loader, scheduler=scheduler, block_tiles=2)
+        assert m.n_frames == len(frames)
+        return whole(m)
+
+
+def sequential(kind: str, gfs: list, loader: Callable) -> np.ndarray:
+    from dataclasses import replace
+    frames = [replace(gf, kind=kind) for gf in gfs]
+    grid = grid_for(frames, tile=64)
+    with Mosaic(grid, kind) as m:
+        for gf in frames:
+            m.feed(gf, loader(gf.frame_id))
+        return whole(m)
+
+
+@pytest.mark.parametrize("kind", ["thermal", "rgb"])
+def test_threads_synchronous_and_sequential_feeding_agree(flight: tuple, kind: str) -> None:
+    gfs, thermal, colour = flight
+    loader = thermal if kind == "thermal" else colour
+    ref = sequential(kind, gfs, loader)
+    # exactly equal: every tile sums its frames in input order, whoever computes it
+    assert np.array_equal(batch(kind, gfs, loader, "synchronous"), ref, equal_nan=True)
+    assert np.array_equal(batch(kind, gfs, loader, "threads"), ref, equal_nan=True)
+    covered = np.isfinite(ref[0]) if kind == "thermal" else ref[3] == 255
+    assert covered.mean() > 0.9
+
+
+def test_a_distributed_cluster_by_address_gives_the_threaded_result(flight: tuple) -> None:
+    distributed = pytest.importorskip("distributed")
+    gfs, thermal, _ = flight
+    ref = batch("thermal", gfs, thermal, "threads")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        got = batch("thermal", gfs, thermal, cluster.scheduler_address)
+        with distributed.Client(cluster) as client:
+            got_client = batch("thermal", gfs, thermal, client)
+    assert np.array_equal(got, ref, equal_nan=True)
+    assert np.array_equal(got_client, ref, equal_nan=True)
+
+
+def test_processes_scheduler_with_a_picklable_loader(flight: tuple) -> None:
+    gfs, thermal, _ = flight
+    few = gfs[:4]
+    ref = sequential("thermal", few, thermal)
+    assert np.array_equal(batch("thermal", few, thermal, "processes"), ref, equal_nan=True)
+
+
+@dataclass
+class CountingLoader:
+    inner: DictLoader
+    calls: list[str] = field(default_factory=list)
+
+    def __call__(self, frame_id: str) -> np.ndarray:
+        self.calls.append(frame_id)
+        return self.inner(frame_id)
+
+
+def test_frames_load_lazily_once_per_block(flight: tuple) -> None:
+    gfs, thermal, _ = flight
+    grid = grid_for(gfs, tile=64)
+    plan = plan_blocks(grid, gfs, block_tiles=2)
+    loads = sum(len(work) for work in plan)
+    counter = CountingLoader(thermal)
+    with Mosaic(grid, "thermal") as m:
+        m.feed_many(gfs, counter, scheduler="synchronous")
+    assert sorted(counter.calls) == sorted(gf.frame_id for work in plan for gf, _ in work)
+    assert len(counter.calls) == loads and set(counter.calls) == {gf.frame_id for gf in gfs}
+    for work in plan:  # each block lists its frames in input order, each once
+        ids = [gf.frame_id for gf, _ in work]
+        assert ids == sorted(ids) and len(set(ids)) == len(ids)
+
+
+def test_unknown_scheduler_is_refused() -> None:
+    with pytest.raises(ValueError, match="scheduler"):
+        with dask_scheduler("gpu"):
+            pass
