@@ -25,7 +25,7 @@ from rasterio.enums import Resampling
 from rasterio.errors import RasterioError
 from rasterio.transform import from_origin
 from rasterio.warp import reproject, transform_bounds
-from rasterio.windows import from_bounds
+from rasterio.windows import Window, from_bounds
 
 from dronepipe.errors import DronepipeError, VerticalDatumError
 from dronepipe.geodesy import UtmFrame
@@ -143,15 +143,13 @@ def _read_source_window(src: rasterio.io.DatasetReader, frame: UtmFrame,
     the file's nodata turned to NaN, and its transform; ``None`` where nothing overlaps."""
     left, bottom, right, top = transform_bounds(frame.crs, src.crs, *bounds, densify_pts=21)
     rx, ry = abs(src.transform.a), abs(src.transform.e)
-    win = from_bounds(left - 2 * rx, bottom - 2 * ry, right + 2 * rx, top + 2 * ry, src.transform)
-    win = win.round_offsets("floor").round_lengths("ceil")
-    full = rasterio.windows.Window(0, 0, src.width, src.height)
-    try:
-        win = win.intersection(full)
-    except rasterio.errors.WindowError:
+    f = from_bounds(left - 2 * rx, bottom - 2 * ry, right + 2 * rx, top + 2 * ry, src.transform)
+    c0, r0 = max(0, math.floor(f.col_off)), max(0, math.floor(f.row_off))
+    c1 = min(src.width, math.ceil(f.col_off + f.width))
+    r1 = min(src.height, math.ceil(f.row_off + f.height))
+    if c1 <= c0 or r1 <= r0:
         return None
-    if win.width <= 0 or win.height <= 0:
-        return None
+    win = Window(c0, r0, c1 - c0, r1 - r0)
     data = src.read(1, window=win, masked=True).astype(np.float32)
     arr = data.filled(np.nan)
     return arr, src.window_transform(win)
