@@ -1,0 +1,143 @@
+"""Thermal TIFFs: 16-bit linear counts (TLinear), float temperatures, and 8-bit pictures.
+
+* integer samples of 16 bits or more: ``T_K = counts * scale + offset`` with the
+  ``DecodeOptions.tiff_scale`` (centi-kelvin by default; presets in
+  ``dronepipe.thermal.options``); a count of 0 with no offset is "no data" (0 K);
+* float samples: degrees Celsius as they are (or kelvin with ``tiff_float_unit="K"``),
+  including the ``*_temp_c.tif`` files dronepipe writes, whose radiometric flag and
+  decode parameters are read back from their description;
+* 8-bit grey or RGB: a picture, decoded as relative values (``relative``).
+
+EXIF time, make/model and the GPS sub-IFD are read where the TIFF has them.
+A result outside -100..2000 C is almost always a wrong scale: it is decoded as asked
+and a ``DronepipeWarning`` says so.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import tifffile
+
+from dronepipe.errors import DronepipeWarning, ThermalDecodeError
+from dronepipe.thermal import metadata
+from dronepipe.thermal.options import KELVIN_OFFSET, DecodeOptions
+from dronepipe.thermal.records import CaptureMeta, RadiometricParams, TemperatureImage
+from dronepipe.thermal.registry import Sniff
+from dronepipe.thermal.relative import relative_image
+
+log = logging.getLogger(__name__)
+
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+PLAUSIBLE_C = (-100.0, 2000.0)
+DESCRIPTION_KEY = "dronepipe"
+"""Key of the JSON object dronepipe writes into ImageDescription of its temperature TIFFs."""
+
+
+def tiff_meta(tags: tifffile.TiffTags) -> CaptureMeta:
+    """Make, model, time and GPS from a TIFF page's tags (EXIF and GPS sub-IFDs included)."""
+    def value(name: str) -> Any:
+        tag = tags.get(name)
+        return None if tag is None else tag.value
+
+    exif = value("ExifTag") or {}
+    gps = {key: _rationals(val) for key, val in (value("GPSTag") or {}).items()}
+    return metadata.meta_from_exif(value("Make"), value("Model"), exif.get("DateTimeOriginal") or value("DateTime"),
+                                   exif.get("SubsecTimeOriginal"), exif.get("OffsetTimeOriginal"), gps)
+
+
+def _rationals(val: Any) -> Any:
+    """tifffile gives RATIONAL[3] as 6 integers (num, den, ...): back to 3 numbers."""
+    if isinstance(val, tuple) and len(val) == 6 and all(isinstance(v, int) for v in val):
+        return tuple(val[i] / val[i + 1] if val[i + 1] else float("nan") for i in range(0, 6, 2))
+    if isinstance(val, tuple) and len(val) == 2 and all(isinstance(v, int) for v in val):
+        return val[0] / val[1] if val[1] else None
+    return val
+
+
+def _own_description(tags: tifffile.TiffTags) -> Mapping[str, Any] | None:
+    tag = tags.get("ImageDescription")
+    if tag is None or not str(tag.value).lstrip().startswith("{"):
+        return None
+    try:
+        doc = json.loads(tag.value)
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) and DESCRIPTION_KEY in doc else None
+
+
+class TiffDecoder:
+    """TIFF files: linear counts, float temperatures, or 8-bit pictures (relative)."""
+
+    name = "tiff"
+
+    def probe(self, sniff: Sniff) -> bool:
+        """TIFF or BigTIFF magic in either byte order."""
+        return sniff.head[:4] in _TIFF_MAGIC
+
+    def decode(self, sniff: Sniff, options: DecodeOptions) -> TemperatureImage:
+        """Temperatures from the first page (see the module docstring for the sample types)."""
+        try:
+            with tifffile.TiffFile(sniff.path) as tif:
+                page = tif.pages.first
+                pixels = page.asarray()
+                meta, own = tiff_meta(page.tags), _own_description(page.tags)
+                spp = int(page.samplesperpixel)
+        except (tifffile.TiffFileError, ValueError, OSError, EOFError, IndexError) as exc:
+            raise ThermalDecodeError(f"{sniff.path}: corrupt or truncated TIFF ({exc})") from exc
+        if pixels.dtype == np.uint8:
+            return relative_image(pixels, sniff.path, options, meta, decoder=self.name)
+        if spp != 1 or pixels.ndim != 2:
+            raise ThermalDecodeError(f"{sniff.path}: TIFF with {spp} samples of {pixels.dtype} per pixel "
+                                     f"and shape {pixels.shape} is not a thermal frame")
+        if pixels.dtype.kind == "f":
+            return self._floats(pixels, sniff, options, meta, own)
+        if pixels.dtype.kind in "ui":
+            return self._counts(pixels, sniff, options, meta)
+        raise ThermalDecodeError(f"{sniff.path}: TIFF samples of type {pixels.dtype} are not supported")
+
+    def _counts(self, counts: np.ndarray, sniff: Sniff, options: DecodeOptions, meta: CaptureMeta) -> TemperatureImage:
+        scale = options.tiff_scale
+        kelvin = counts.astype(np.float64) * scale.scale_k_per_count + scale.offset_k
+        celsius = (kelvin - KELVIN_OFFSET).astype(np.float32)
+        if scale.offset_k == 0.0:
+            celsius[counts == 0] = np.nan
+        note = (f"TIFF linear counts: T = counts * {scale.scale_k_per_count:g} K + {scale.offset_k:g} K "
+                f"({scale.name})")
+        notes = (note, *_plausibility(celsius, sniff, f"TIFF scale {scale.name!r}"))
+        return TemperatureImage(celsius, True, sniff.path, self.name, meta=meta, notes=notes)
+
+    def _floats(self, values: np.ndarray, sniff: Sniff, options: DecodeOptions, meta: CaptureMeta,
+                own: Mapping[str, Any] | None) -> TemperatureImage:
+        doc = own[DESCRIPTION_KEY] if own else {}
+        unit = str(doc.get("units", "C")) if own else options.tiff_float_unit
+        celsius = values.astype(np.float32)
+        if unit.upper() == "K":
+            celsius = celsius - np.float32(KELVIN_OFFSET)
+        radiometric = bool(doc.get("radiometric", True))
+        params = RadiometricParams(**{k: v for k, v in (doc.get("params") or {}).items()
+                                      if k in RadiometricParams.__dataclass_fields__})
+        notes = (f"float TIFF in {'kelvin' if unit.upper() == 'K' else 'degrees C'}"
+                 + (" written by dronepipe" if own else ""),
+                 *(doc.get("notes") or ()))
+        if radiometric:
+            notes = (*notes, *_plausibility(celsius, sniff, "float unit (C or K)"))
+        return TemperatureImage(celsius, radiometric, sniff.path, self.name, params, meta, tuple(notes))
+
+
+def _plausibility(celsius: np.ndarray, sniff: Sniff, what: str) -> tuple[str, ...]:
+    """A warning (and a note) when the median temperature is outside ``PLAUSIBLE_C``."""
+    finite = celsius[np.isfinite(celsius)]
+    if finite.size == 0:
+        return ()
+    median = float(np.median(finite))
+    if PLAUSIBLE_C[0] <= median <= PLAUSIBLE_C[1]:
+        return ()
+    message = f"{sniff.path}: median {median:.1f} C is implausible; wrong {what}?"
+    warnings.warn(message, DronepipeWarning, stacklevel=2)
+    return (message,)
