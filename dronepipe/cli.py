@@ -119,6 +119,48 @@ def existing_path(**kwargs: Any) -> click.Path:
 # Commands are added below this line, one block each.
 
 
+# --- thermal: radiometric frames -> float32 degrees-C TIFFs ---------------------------
+@cli.command("thermal")
+@click.argument("inputs", nargs=-1, required=True, type=existing_path())
+@click.option("-o", "--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for <stem>_temp_c.tif files (sub-folders of input folders are mirrored).")
+@click.option("--emissivity", type=click.FloatRange(0.0, 1.0, min_open=True), default=None,
+              help="Object emissivity (default: each file's own).")
+@click.option("--distance", "distance_m", type=click.FloatRange(min=0.0), default=None,
+              help="Object distance in metres (default: each file's embedded distance).")
+@click.option("--reflected-temp", "reflected_c", type=float, default=None,
+              help="Reflected apparent temperature, degrees C.")
+@click.option("--atmospheric-temp", "atmospheric_c", type=float, default=None,
+              help="Atmospheric temperature, degrees C.")
+@click.option("--humidity", "humidity_pct", type=click.FloatRange(0.0, 100.0), default=None,
+              help="Relative humidity, percent.")
+@click.option("--tiff-scale", default="centikelvin", show_default=True,
+              help="Scale of 16-bit TIFFs: centikelvin, decikelvin, decicelsius, duo-pro-r-high, "
+                   "duo-pro-r-low, or K per count (SCALE[:OFFSET_K]).")
+@click.option("--relative", "include_relative", is_flag=True,
+              help="Also convert non-radiometric pictures (written with radiometric=false: relative values).")
+@click.pass_context
+def thermal_cmd(ctx: click.Context, inputs: tuple[Path, ...], out_dir: Path, emissivity: float | None,
+                distance_m: float | None, reflected_c: float | None, atmospheric_c: float | None,
+                humidity_pct: float | None, tiff_scale: str, include_relative: bool) -> None:
+    """Convert thermal frames (FLIR, DJI, TIFF) to float32 degrees-C TIFFs."""
+    from dronepipe.thermal import DecodeOptions, convert_thermal
+    from dronepipe.thermal import tiff_scale as parse_tiff_scale
+
+    options = DecodeOptions(emissivity=emissivity, object_distance_m=distance_m, reflected_temp_c=reflected_c,
+                            atmospheric_temp_c=atmospheric_c, relative_humidity_pct=humidity_pct,
+                            tiff_scale=parse_tiff_scale(tiff_scale))
+    with progress_callback(ctx) as progress:
+        report = convert_thermal(list(inputs), out_dir, options, include_relative, progress)
+    if not report.written:
+        raise DronepipeError(f"no thermal frame could be converted ({len(report.failed)} failed, "
+                             f"{len(report.unsupported)} unsupported, "
+                             f"{len(report.relative_skipped)} not radiometric)")
+    echo_json({"written": len(report.written), "failed": len(report.failed),
+               "unsupported": len(report.unsupported), "not_radiometric": len(report.relative_skipped),
+               "outputs": [str(out) for _, out in report.written]})
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="dronepipe")
