@@ -1,0 +1,297 @@
+"""DataFlash records (binary or text) to ``Telemetry``.
+
+Which records are used, by column name so that old and new layouts both work:
+
+- time: ``TimeUS`` (us since boot) or ``TimeMS`` (ms since boot; old GPS records keep
+  the boot time in ``T`` and the GPS time of week in ``TimeMS``); UTC from GPS records
+  (``GWk``/``GMS``, old ``Week``/``TimeMS``) with leap seconds, as the median offset per
+  boot session (a file holding several logs has several sessions);
+- position: ``POS`` (the autopilot's fused position: Lat, Lng, Alt MSL, RelHomeAlt) where
+  the log has it, else ``GPS`` instance 0; the GNSS quality (Status = fix type, NSats,
+  HDop, Spd) of the latest GPS record at each position time;
+- attitude: ``ATT`` Roll/Pitch/Yaw (degrees);
+- gimbal: ``MNT`` instance 0 - 4.3+ layouts (Roll, Pitch, YawE earth frame, YawB body
+  frame) and older ones (Roll/Pitch/Yaw, or MR/MP/MY in centidegrees), degrees;
+- camera: ``CAM`` and ``TRIG`` (Img, Lat, Lng, Alt, RelAlt, R/P/Y or Roll/Pitch/Yaw).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dronepipe.flightlogs.dataflash_binary import RecordTable
+from dronepipe.flightlogs.gpstime import boot_segments, gps_week_ms_to_utc_s, median_offset_s
+from dronepipe.flightlogs.records import CameraEvent, Pose
+from dronepipe.flightlogs.rotations import wrap_pi
+from dronepipe.flightlogs.track_ops import (
+    drop_bad_positions, gimbal_at, gimbal_track, sample_and_hold,
+)
+from dronepipe.flightlogs.tracks import AttitudeTrack, GimbalTrack, PositionTrack
+from dronepipe.flightlogs.vehicle_info import first_banner, frame_from_texts
+
+log = logging.getLogger(__name__)
+
+TABLES = ("GPS", "POS", "ATT", "MNT", "CAM", "TRIG", "MSG", "VER", "ORGN")
+
+
+class DataFlashSource(Protocol):
+    """What the builder needs from a parsed DataFlash log (binary or text)."""
+
+    counts: dict[str, int]
+
+    def table(self, name: str, columns: Sequence[str] | None = None) -> RecordTable | None: ...
+
+
+@dataclass(frozen=True)
+class Built:
+    """The parts of a ``Telemetry`` built from DataFlash records, and what was dropped."""
+
+    position: PositionTrack
+    attitude: AttitudeTrack
+    gimbal: GimbalTrack | None
+    camera_events: tuple[CameraEvent, ...]
+    vehicle: str
+    firmware: str
+    time_source: str
+    no_fix_positions: int
+    invalid_samples: int
+    untimed_records: int
+
+
+def boot_seconds(table: RecordTable) -> NDArray[np.float64] | None:
+    """Seconds since boot of each record of a table, None where it has no boot time."""
+    if table.has("TimeUS"):
+        return table.columns["TimeUS"].astype(np.float64) / 1e6
+    if table.name in ("GPS", "GPS2") and table.has("T"):
+        return table.columns["T"].astype(np.float64) / 1e3
+    if table.has("TimeMS"):
+        return table.columns["TimeMS"].astype(np.float64) / 1e3
+    return None
+
+
+def gps_utc(table: RecordTable) -> NDArray[np.float64]:
+    """UTC seconds of each GPS record's own GPS time, NaN where the week is 0 (no time)."""
+    if table.has("GWk", "GMS"):
+        week, ms = table.columns["GWk"], table.columns["GMS"]
+    elif table.has("Week", "TimeMS"):
+        week, ms = table.columns["Week"], table.columns["TimeMS"]
+    else:
+        return np.full(len(table), np.nan)
+    utc = gps_week_ms_to_utc_s(week, ms)
+    return np.where(np.asarray(week) > 0, utc, np.nan)
+
+
+@dataclass(frozen=True)
+class DataFlashClock:
+    """Boot sessions of a log (by file offset) and each session's UTC - boot offset (s)."""
+
+    session_starts: NDArray[np.int64]   # file offsets where sessions 1, 2, ... start
+    offsets_s: NDArray[np.float64]      # per session, NaN where it has no GPS time
+    time_source: str
+
+    def session_of(self, offsets: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Session number of records at these file offsets."""
+        return np.searchsorted(self.session_starts, offsets, side="right")
+
+    def utc(self, table: RecordTable, boot_s: NDArray[np.float64]) -> NDArray[np.float64]:
+        """UTC seconds of records (NaN where their session has no UTC)."""
+        return boot_s + self.offsets_s[self.session_of(table.offsets)]
+
+
+def build_clock(tables: dict[str, RecordTable]) -> DataFlashClock:
+    """Find boot sessions over every timed record and map each one to UTC by GPS time."""
+    offs, boots = [], []
+    for t in tables.values():
+        b = boot_seconds(t)
+        if b is not None:
+            offs.append(t.offsets)
+            boots.append(b)
+    if not offs:
+        return DataFlashClock(np.zeros(0, np.int64), np.full(1, np.nan), "boot")
+    o, b = np.concatenate(offs), np.concatenate(boots)
+    order = np.argsort(o, kind="stable")
+    seg = boot_segments(b[order])
+    starts = o[order][np.flatnonzero(np.diff(seg)) + 1]
+    n_sessions = int(seg[-1]) + 1 if seg.size else 1
+    offsets = np.full(n_sessions, np.nan)
+    gps = tables.get("GPS")
+    if gps is not None and (gb := boot_seconds(gps)) is not None:
+        gs, gu = np.searchsorted(starts, gps.offsets, side="right"), gps_utc(gps)
+        for s in range(n_sessions):
+            offsets[s] = median_offset_s(gu[gs == s], gb[gs == s])
+    if np.all(np.isnan(offsets)):
+        return DataFlashClock(starts, np.zeros(n_sessions), "boot")
+    return DataFlashClock(starts, offsets, "autopilot")
+
+
+def _instance0(table: RecordTable | None) -> RecordTable | None:
+    if table is None or not table.has("I"):
+        return table
+    return table.subset(table.columns["I"] == 0)
+
+
+def _timed(table: RecordTable, clock: DataFlashClock) -> NDArray[np.float64]:
+    b = boot_seconds(table)
+    return np.full(len(table), np.nan) if b is None else clock.utc(table, b)
+
+
+def _col(table: RecordTable, *names: str, default: float = np.nan) -> NDArray[np.float64]:
+    for name in names:
+        if table.has(name):
+            return table.columns[name].astype(np.float64)
+    return np.full(len(table), default)
+
+
+def _home_alt(tables: dict[str, RecordTable], gps_alt: NDArray[np.float64],
+              fix: NDArray[np.float64]) -> float:
+    """Home altitude MSL (m): ORGN type 1 (home) where logged, else the first 3D fix."""
+    orgn = tables.get("ORGN")
+    if orgn is not None and orgn.has("Type", "Alt"):
+        home = orgn.columns["Alt"][orgn.columns["Type"] == 1]
+        if home.size:
+            return float(home[-1])
+    good = np.flatnonzero(fix >= 3)
+    return float(gps_alt[good[0]]) if good.size else float("nan")
+
+
+def build_position(tables: dict[str, RecordTable], clock: DataFlashClock,
+                   min_fix_type: int) -> tuple[PositionTrack, int, int]:
+    """Position track, and the counts of samples dropped for no fix and for bad values."""
+    gps = _instance0(tables.get("GPS"))
+    pos = tables.get("POS")
+    if pos is not None and (not pos.has("Lat", "Lng", "Alt") or len(pos) == 0):
+        pos = None
+    src = pos if pos is not None else gps
+    if src is None or not src.has("Lat", "Lng"):
+        return PositionTrack.empty(), 0, 0
+    t = _timed(src, clock)
+    if gps is not None:
+        tg = _timed(gps, clock)
+        fix = sample_and_hold(tg, _col(gps, "Status"), t, -1)
+        sats = sample_and_hold(tg, _col(gps, "NSats"), t, -1)
+        hdop = sample_and_hold(tg, _col(gps, "HDop"), t, np.nan)
+        speed = sample_and_hold(tg, _col(gps, "Spd"), t, np.nan)
+    else:
+        fix = sats = np.full(len(src), -1.0)
+        hdop = speed = np.full(len(src), np.nan)
+    alt = _col(src, "Alt")
+    rel = _col(src, "RelHomeAlt", "RelAlt")
+    if np.all(np.isnan(rel)):
+        rel = alt - _home_alt(tables, alt, fix)
+    track = PositionTrack(t, _col(src, "Lat"), _col(src, "Lng"), alt, rel, speed,
+                          fix.astype(np.int16), sats.astype(np.int16), hdop, source=src.name)
+    return drop_bad_positions(track, min_fix_type)
+
+
+def build_attitude(tables: dict[str, RecordTable], clock: DataFlashClock) -> tuple[AttitudeTrack, int]:
+    """Attitude track from ATT (degrees in the log), and the count of non-finite samples."""
+    att = tables.get("ATT")
+    if att is None or not att.has("Roll", "Pitch", "Yaw"):
+        return AttitudeTrack.empty(), 0
+    r, p, y = (np.radians(_col(att, c)) for c in ("Roll", "Pitch", "Yaw"))
+    bad = ~(np.isfinite(r) & np.isfinite(p) & np.isfinite(y))
+    track = AttitudeTrack(_timed(att, clock), r, p, y, source="ATT")
+    return track.take(~bad).sorted(), int(np.count_nonzero(bad))
+
+
+def build_gimbal(tables: dict[str, RecordTable], clock: DataFlashClock,
+                 attitude: AttitudeTrack, max_gap_s: float) -> GimbalTrack | None:
+    """Gimbal track from MNT instance 0 (None where the log has none)."""
+    mnt = _instance0(tables.get("MNT"))
+    if mnt is None or len(mnt) == 0:
+        return None
+    roll, pitch = np.radians(_col(mnt, "Roll", "MR")), np.radians(_col(mnt, "Pitch", "MP"))
+    yaw_e = np.radians(_col(mnt, "YawE"))
+    yaw_b = np.radians(_col(mnt, "YawB", "Yaw", "MY"))
+    is_earth = np.isfinite(yaw_e)
+    yaw = np.where(is_earth, yaw_e, yaw_b)
+    return gimbal_track(_timed(mnt, clock), roll, pitch, yaw, is_earth, attitude, max_gap_s, "MNT")
+
+
+def _event_times(tab: RecordTable, clock: DataFlashClock) -> NDArray[np.float64]:
+    """Trigger times: the boot clock mapped to UTC, else the record's own GPS time."""
+    t = _timed(tab, clock)
+    if tab.has("GPSWeek", "GPSTime"):
+        week = tab.columns["GPSWeek"]
+        own = np.where(week > 0, gps_week_ms_to_utc_s(week, tab.columns["GPSTime"]), np.nan)
+        t = np.where(np.isfinite(t), t, own)
+    return t
+
+
+def build_camera_events(tables: dict[str, RecordTable], clock: DataFlashClock,
+                        gimbal: GimbalTrack | None, max_gap_s: float
+                        ) -> tuple[list[CameraEvent], int]:
+    """Camera events from CAM and TRIG records, and the count without a usable time."""
+    events: list[CameraEvent] = []
+    untimed = 0
+    for name in ("CAM", "TRIG"):
+        tab = tables.get(name)
+        if tab is None or len(tab) == 0:
+            continue
+        t = _event_times(tab, clock)
+        index = tab.columns["Img"].astype(np.int64) if tab.has("Img") else None
+        cols = [_col(tab, c) for c in ("Lat", "Lng", "Alt", "RelAlt")]
+        att = [np.radians(_col(tab, a, b)) for a, b in (("R", "Roll"), ("P", "Pitch"), ("Y", "Yaw"))]
+        gim = gimbal_at(gimbal, t, max_gap_s)
+        for i in range(len(tab)):
+            if not np.isfinite(t[i]):
+                untimed += 1
+                continue
+            pose = _event_pose(float(t[i]), [c[i] for c in cols], [a[i] for a in att],
+                               None if gim is None else [g[i] for g in gim], name)
+            events.append(CameraEvent(float(t[i]), None if index is None else int(index[i]),
+                                      pose, name))
+    events.sort(key=lambda e: e.t_utc_s)
+    return events, untimed
+
+
+def _event_pose(t: float, pos: list[float], att: list[float], gim: list[float] | None,
+                source: str) -> Pose | None:
+    lat, lon, alt, rel = (float(v) for v in pos)
+    if not (np.isfinite(lat) and np.isfinite(lon)) or (lat == 0 and lon == 0):
+        return None
+    g = (None, None, None) if gim is None else tuple(float(v) for v in gim)
+    return Pose(t, lat, lon, alt, rel, float(att[0]), float(att[1]), float(wrap_pi(att[2])),
+                g[0], g[1], g[2], source=source)
+
+
+def vehicle_strings(tables: dict[str, RecordTable]) -> tuple[str, str]:
+    """(vehicle kind, firmware) from VER or the MSG banner ("", "") where absent."""
+    msg = tables.get("MSG")
+    texts = [str(v) for v in msg.columns.get("Message", [])] if msg is not None else []
+    firmware, kind = first_banner(texts)
+    ver = tables.get("VER")
+    if not firmware and ver is not None and ver.has("FWS") and len(ver):
+        firmware, kind = first_banner([str(v) for v in ver.columns["FWS"]]) or ("", "")
+    frame = frame_from_texts(texts)
+    vehicle = f"{kind} ({frame})" if kind and frame else kind
+    return vehicle, firmware
+
+
+def build_from_dataflash(src: DataFlashSource, *, max_gap_s: float, min_fix_type: int) -> Built:
+    """Tracks, camera events and vehicle strings of a parsed DataFlash log."""
+    tables = {n: t for n in TABLES if (t := src.table(n)) is not None}
+    clock = build_clock(tables)
+    position, no_fix, bad_pos = build_position(tables, clock, min_fix_type)
+    attitude, bad_att = build_attitude(tables, clock)
+    gimbal = build_gimbal(tables, clock, attitude, max_gap_s)
+    events, untimed = build_camera_events(tables, clock, gimbal, max_gap_s)
+    untimed += _count_untimed(tables, clock)
+    vehicle, firmware = vehicle_strings(tables)
+    return Built(position, attitude, gimbal, tuple(events), vehicle, firmware,
+                 clock.time_source, no_fix, bad_pos + bad_att, untimed)
+
+
+def _count_untimed(tables: dict[str, RecordTable], clock: DataFlashClock) -> int:
+    n = 0
+    for name in ("GPS", "POS", "ATT", "MNT"):
+        tab = tables.get(name)
+        if tab is not None and (b := boot_seconds(tab)) is not None:
+            n += int(np.count_nonzero(~np.isfinite(clock.utc(tab, b))))
+    return n
