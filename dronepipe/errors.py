@@ -39,3 +39,7 @@ class GeoreferenceError(DronepipeError):
 
 class VerticalDatumError(DronepipeError):
     """Heights in different vertical datums (MSL, ellipsoid) mixed without the offset between them."""
+
+
+class LinkError(DronepipeError):
+    """A live telemetry link that cannot be opened or has failed (the message names it)."""
