@@ -80,8 +80,10 @@ def interpolate_position(track: PositionTrack, b: Bracket) -> dict[str, NDArray[
     """Latitude, longitude (degrees), altitudes (m) and ground speed (m/s) at the bracketed
     times, NaN where ``b`` has no value."""
     lon0, lon1 = track.lon_deg[b.i0], track.lon_deg[b.i1]
-    dlon = (lon1 - lon0 + 180.0) % 360.0 - 180.0
-    lon = (lon0 + dlon * b.frac + 180.0) % 360.0 - 180.0
+    dlon = lon1 - lon0
+    dlon = np.where(dlon > 180.0, dlon - 360.0, np.where(dlon < -180.0, dlon + 360.0, dlon))
+    lon = lon0 + dlon * b.frac
+    lon = np.where(lon > 180.0, lon - 360.0, np.where(lon < -180.0, lon + 360.0, lon))
     return {"lat_deg": _lerp(track.lat_deg, b),
             "lon_deg": np.where(b.ok, lon, np.nan),
             "alt_msl_m": _lerp(track.alt_msl_m, b),

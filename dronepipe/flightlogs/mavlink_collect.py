@@ -79,6 +79,16 @@ class MavlinkCollector:
         self.last_boot_s = NAN
         self._bad = {"crc": 0, "data": 0, "bytes": 0, "unknown": 0}
 
+    def snapshot(self) -> MavlinkCollector:
+        """A copy that no longer changes when more messages arrive (to build from)."""
+        c = MavlinkCollector.__new__(MavlinkCollector)
+        c.__dict__.update(self.__dict__)
+        c.rows = {k: deque(v) for k, v in self.rows.items()}
+        c.counts = Counter(self.counts)
+        c.texts = deque(self.texts)
+        c._bad = dict(self._bad)
+        return c
+
     @property
     def link_stats(self) -> LinkStats:
         """Counts of bad data seen so far."""
