@@ -119,6 +119,25 @@ def existing_path(**kwargs: Any) -> click.Path:
 # Commands are added below this line, one block each.
 
 
+# --- info: what a flight log holds ----------------------------------------------------
+@cli.command("info")
+@click.argument("path", type=existing_path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@click.option("--max-gap", "max_gap_s", type=click.FloatRange(min=0.0), default=2.0, show_default=True,
+              help="Report gaps between samples longer than this many seconds.")
+@click.pass_context
+def info_cmd(ctx: click.Context, path: Path, as_json: bool, max_gap_s: float) -> None:
+    """Summarise a flight log (.tlog, DataFlash .bin or .log): vehicle, time, place, GPS, gaps."""
+    from dronepipe.flightlogs import read_telemetry, summarize
+
+    with progress_callback(ctx) as progress:
+        summary = summarize(read_telemetry(path, max_gap_s=max_gap_s, progress=progress))
+    if as_json:
+        echo_json(summary.to_dict())
+    else:
+        click.echo(summary.to_text())
+
+
 # --- thermal: radiometric frames -> float32 degrees-C TIFFs ---------------------------
 @cli.command("thermal")
 @click.argument("inputs", nargs=-1, required=True, type=existing_path())
