@@ -6,11 +6,18 @@ temperatures. That package is the optional extra ``dronepipe[dji]`` (Python 3.12
 and is imported only when a DJI file is decoded; without it decoding raises
 ``MissingDependencyError``, never an approximation.
 
+We call its ``dji_thermal_cli.tsdk`` layer (the SDK's dirp API: ``open``,
+``get/set_measurement_params``, ``measure_temperature_c``), documented in the package's
+docstring, rather than its ``measure()`` helper, which always re-sets the parameters
+(half a second per H20T frame for colour tables we do not use) and prefers the
+rangefinder distance.
+
 The object distance defaults to the one embedded in the file (the SDK's own default),
 not the laser-rangefinder distance that dji-thermal-cli prefers, so results match
 the temperature maps DJI's SDK writes. Temperatures are the SDK's float output
 (``dirp_measure_ex``); its int16 output (``dirp_measure``, what SDK sample programs save
-as tenths of a degree) truncates them towards zero, so such maps read up to 0.1 C lower.
+as tenths of a degree) truncates them towards zero, so such maps read up to 0.1 C
+nearer zero than these values.
 """
 
 from __future__ import annotations
@@ -18,7 +25,6 @@ from __future__ import annotations
 import logging
 import warnings
 from types import ModuleType
-from typing import Any
 
 import numpy as np
 
@@ -53,13 +59,30 @@ def looks_like_dji_rjpeg(data: bytes, layout: jpeg.JpegLayout) -> bool:
     return bool(app4) and app4[0][:4] in _DJI_APP4_HEADERS
 
 
-def _settings(dtc: ModuleType, options: DecodeOptions) -> Any:
+_OVERRIDES = (("distance", "object_distance_m"), ("humidity", "relative_humidity_pct"),
+              ("emissivity", "emissivity"), ("reflection", "reflected_temp_c"),
+              ("ambient_temp", "atmospheric_temp_c"))
+
+
+def _measure(tsdk: ModuleType, data: bytes, options: DecodeOptions) -> tuple[np.ndarray, dict[str, float]]:
+    """(float32 degrees C from dirp_measure_ex, the parameters used) with the options applied.
+
+    Parameters are set only when an option overrides one: setting them makes the SDK
+    rebuild its colour tables, which costs the H20T's plugin about half a second.
+    """
     if options.ir_window_temp_c is not None or options.ir_window_transmission is not None:
         warnings.warn("IR window parameters do not apply to DJI R-JPEGs; ignored", DronepipeWarning, stacklevel=4)
-    return dtc.Settings(
-        distance="embedded" if options.object_distance_m is None else float(options.object_distance_m),
-        emissivity=options.emissivity, humidity=options.relative_humidity_pct,
-        reflected_temp=options.reflected_temp_c, ambient_temp=options.atmospheric_temp_c, unit="C")
+    rj = tsdk.open(data)
+    params = rj.get_measurement_params()
+    overrides = {sdk: getattr(options, ours) for sdk, ours in _OVERRIDES if getattr(options, ours) is not None}
+    if overrides:
+        for name, value in overrides.items():
+            setattr(params, name, float(value))
+        rj.set_measurement_params(params)
+        params = rj.get_measurement_params()
+    ranges = rj.get_measurement_params_range()
+    used = {k: v for k, v in params.as_dict().items() if tuple(ranges.get(k, (1, 1))) != (0.0, 0.0)}
+    return np.asarray(rj.measure_temperature_c(), dtype=np.float32), used
 
 
 def _params(used: dict[str, float]) -> RadiometricParams:
@@ -86,14 +109,14 @@ class DjiRJpegDecoder:
         """Measure with the SDK port; ``MissingDependencyError`` without it."""
         dtc = load_dji_thermal_cli()
         try:
-            measured = dtc.measure(sniff.path, _settings(dtc, options), unit="C")
-        except (ValueError, RuntimeError, dtc.tsdk.TsdkError) as exc:
+            celsius, used = _measure(dtc.tsdk, sniff.data, options)
+        except dtc.tsdk.TsdkError as exc:
             raise ThermalDecodeError(f"{sniff.path}: DJI thermal SDK cannot measure it: {exc}") from exc
-        celsius = np.asarray(measured.temperature, dtype=np.float32).copy()
-        celsius[celsius <= _NO_DATA_C] = np.nan
+        celsius = celsius.copy()
+        celsius[~(celsius > _NO_DATA_C)] = np.nan           # NaN or absolute zero: no value
         layout = sniff.jpeg_layout
         assert layout is not None
         meta = metadata.jpeg_meta(sniff.data, layout)
-        notes = (f"DJI Thermal SDK port dji-thermal-cli {dtc.__version__}; "
-                 f"distance from {measured.distance_source}", *measured.notes)
-        return TemperatureImage(celsius, True, sniff.path, self.name, _params(measured.params), meta, notes)
+        source = "option" if options.object_distance_m is not None else "the file (embedded)"
+        notes = (f"DJI Thermal SDK port dji-thermal-cli {dtc.__version__}; distance from {source}",)
+        return TemperatureImage(celsius, True, sniff.path, self.name, _params(used), meta, notes)

@@ -132,7 +132,8 @@ class TiffDecoder:
 
 def _plausibility(celsius: np.ndarray, sniff: Sniff, what: str) -> tuple[str, ...]:
     """A warning (and a note) when the median temperature is outside ``PLAUSIBLE_C``."""
-    finite = celsius[np.isfinite(celsius)]
+    sample = celsius[::4, ::4]                   # a median of every 16th pixel is plenty here
+    finite = sample[np.isfinite(sample)]
     if finite.size == 0:
         return ()
     median = float(np.median(finite))
