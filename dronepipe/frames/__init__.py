@@ -4,6 +4,8 @@
 - ``FrameRef`` / ``FrameMeta``: a frame and its EXIF/XMP metadata (radians inside).
 - ``pose_from_exif`` / ``poses_from_exif``: a pose from the frame's own GPS and gimbal.
 - ``Posed`` / ``Rejected``: every frame ends with a pose or a reason.
+- ``sample_video``: the frames of a video that cover the ground with a forward overlap
+  (``dronepipe.frames.video``; imports OpenCV and the flight-log tracks).
 """
 
 from dronepipe.frames.discover import Discovery, discover_frames
