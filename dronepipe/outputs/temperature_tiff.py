@@ -58,7 +58,9 @@ def _time_tags(meta: CaptureMeta) -> tuple[list[Tag], list[Tag]]:
         return [], []
     when = meta.capture_time
     text = when.strftime("%Y:%m:%d %H:%M:%S")
-    exif = [Tag(36867, ASCII, text), Tag(37521, ASCII, f"{when.microsecond // 1000:03d}")]
+    exif = [Tag(36867, ASCII, text)]
+    if when.microsecond:
+        exif.append(Tag(37521, ASCII, f"{when.microsecond // 1000:03d}"))
     offset = when.utcoffset()
     if offset is not None:
         minutes = int(offset.total_seconds() // 60)

@@ -1,9 +1,10 @@
 """Capture metadata of thermal frames: EXIF (make, model, time, GPS) and DJI's XMP.
 
 EXIF is parsed by Pillow (``PIL.Image.Exif``) from the APP1 payload; the DJI XMP
-fields (``drone-dji:*``: relative altitude, gimbal and flight attitude, rangefinder
-distance, UTC time) are read with a regular expression, since DJI writes them both as
-attributes and as elements. Anything missing or unreadable is simply left unset.
+fields (``drone-dji:*``, ``DJI:*`` on the XT S: relative altitude, gimbal and flight
+attitude, rangefinder distance, UTC time) are read with a regular expression, since DJI
+writes them both as attributes and as elements (and the XT S declares its namespace
+twice, which a strict XML parser rejects). Anything missing or unreadable is simply left unset.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dronepipe.thermal.records import CaptureMeta
 
 log = logging.getLogger(__name__)
 
-_XMP_FIELD = re.compile(rb'drone-dji:(\w+)(?:\s*=\s*"([^"]*)"|>([^<]*)<)')
+_XMP_FIELD = re.compile(rb'(?:drone-dji|DJI):(\w+)(?:\s*=\s*"([^"]*)"|>([^<]*)<)')  # XT S writes DJI:
 _XMP_NUMBERS = {
     "RelativeAltitude": "alt_rel_m", "AbsoluteAltitude": "alt_abs_xmp_m",
     "GimbalRollDegree": "gimbal_roll_deg", "GimbalPitchDegree": "gimbal_pitch_deg",

@@ -93,3 +93,23 @@ def test_missing_package_says_how_to_install(tmp_path: Path, monkeypatch: pytest
 def test_dji_like_file_without_real_data_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ThermalDecodeError, match="DJI_0001_T.JPG"):
         decode_thermal(_dji_like(tmp_path))
+
+
+@pytest.mark.parametrize("path", DJI_FILES + realdata_files("thermal/flir_rjpeg/DJI_XT2.jpg"),
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_xmp_attitude_matches_exiftool(path: Path) -> None:
+    from dronepipe.thermal import jpeg, metadata
+    from tests.thermal import oracle
+
+    fields = oracle.exiftool_fields(path)
+    if fields is None or "Gimbal Pitch Degree" not in fields:
+        pytest.skip("no ExifTool reading of the gimbal")
+    data = path.read_bytes()
+    meta = metadata.jpeg_meta(data, jpeg.read_layout(data))
+    if meta.gimbal_pitch_deg is None:
+        assert b"GimbalPitchDegree" not in data, "the file has XMP attitude we did not read"
+        pytest.skip("XMP stripped from the stored copy")
+    for ours, name in ((meta.gimbal_pitch_deg, "Gimbal Pitch Degree"), (meta.gimbal_yaw_deg, "Gimbal Yaw Degree"),
+                       (meta.gimbal_roll_deg, "Gimbal Roll Degree"), (meta.flight_yaw_deg, "Flight Yaw Degree"),
+                       (meta.alt_rel_m, "Relative Altitude")):
+        assert ours == pytest.approx(float(fields[name]), abs=1e-6), name

@@ -127,3 +127,36 @@ def test_metadata_from_fff_records(realdata: Path) -> None:
     xt2 = decode_thermal(realdata / "thermal/flir_rjpeg/DJI_XT2.jpg")
     assert xt2.decoder == "flir-rjpeg" and xt2.meta.make == "DJI"
     assert xt2.meta.alt_rel_m == pytest.approx(1.9) and xt2.meta.gimbal_yaw_deg == pytest.approx(82.4)
+
+
+ALL_THERMAL = FLIR_FILES + realdata_files("thermal/dji_rjpeg/**/*.[jJ][pP][gG]") \
+    + realdata_files("thermal/dji_sdk_groundtruth/*.jpg")
+
+
+@pytest.mark.skipif(not oracle.exiftool_available(), reason="exiftool not installed")
+@pytest.mark.parametrize("path", ALL_THERMAL, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_gps_matches_live_exiftool(path: Path) -> None:
+    import json
+    import subprocess
+
+    from dronepipe.thermal import metadata
+    from dronepipe.thermal.records import CaptureMeta
+
+    out = subprocess.run(["exiftool", "-j", "-n", "-GPSLatitude", "-GPSLongitude", str(path)],
+                         capture_output=True, text=True, check=True, timeout=60).stdout
+    theirs = json.loads(out)[0]
+    data = path.read_bytes()
+    if fff.is_fff(data):
+        frame = _frame(path)
+        meta = CaptureMeta(lat_deg=frame.lat_deg, lon_deg=frame.lon_deg)
+    else:
+        layout = jpeg.read_layout(data)
+        meta = metadata.jpeg_meta(data, layout)
+        if meta.lat_deg is None and fff.FLIR_APP1_PREFIX in data:
+            frame = _frame(path)
+            meta = CaptureMeta(lat_deg=frame.lat_deg, lon_deg=frame.lon_deg)
+    if "GPSLatitude" not in theirs:
+        assert meta.lat_deg is None
+        return
+    assert meta.lat_deg == pytest.approx(float(theirs["GPSLatitude"]), abs=1e-7)
+    assert meta.lon_deg == pytest.approx(float(theirs["GPSLongitude"]), abs=1e-7)
