@@ -170,7 +170,8 @@ def thermal_cmd(ctx: click.Context, inputs: tuple[Path, ...], out_dir: Path, emi
                             atmospheric_temp_c=atmospheric_c, relative_humidity_pct=humidity_pct,
                             tiff_scale=parse_tiff_scale(tiff_scale))
     with progress_callback(ctx) as progress:
-        report = convert_thermal(list(inputs), out_dir, options, include_relative, progress)
+        report = convert_thermal(list(inputs), out_dir, options, include_relative=include_relative,
+                                 progress=progress)
     if not report.written:
         raise DronepipeError(f"no thermal frame could be converted ({len(report.failed)} failed, "
                              f"{len(report.unsupported)} unsupported, "

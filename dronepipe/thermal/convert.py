@@ -59,7 +59,7 @@ def collect_inputs(inputs: Iterable[Path], out_dir: Path) -> tuple[list[tuple[Pa
     return jobs, unsupported
 
 
-def convert_thermal(inputs: Sequence[Path], out_dir: Path, options: DecodeOptions | None = None,
+def convert_thermal(inputs: Sequence[Path], out_dir: Path, options: DecodeOptions | None = None, *,
                     include_relative: bool = False, progress: ProgressFn | None = None) -> ConvertReport:
     """Write ``<stem>_temp_c.tif`` (float32 degrees C) into ``out_dir`` for every thermal frame."""
     out_dir = Path(out_dir)
