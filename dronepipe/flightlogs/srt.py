@@ -34,7 +34,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -136,7 +136,8 @@ def _date(text: str) -> datetime | None:
     if not m:
         return None
     try:
-        moment = datetime(*(int(g) for g in m.groups()[:6]))
+        y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
+        moment = datetime(y, mo, d, h, mi, s)
     except ValueError:
         return None
     frac = m.group(7)
@@ -255,7 +256,7 @@ def _video_start(entries: Sequence[SrtEntry], utc_offset_s: float | None,
     if not dated:
         return given
     zone = utc_offset_s or 0.0
-    d = np.array([dt.replace(tzinfo=timezone.utc).timestamp() - zone - s for dt, s in dated])
+    d = np.array([dt.replace(tzinfo=UTC).timestamp() - zone - s for dt, s in dated])
     if any(dt.microsecond for dt, _ in dated):
         return float(np.median(d))
     lower, upper = float(d.max()), float(d.min()) + 1.0  # stamps truncated to whole seconds
@@ -311,7 +312,7 @@ def _smooth_if_coarse(t: np.ndarray, lat: np.ndarray, lon: np.ndarray,
     if decimals > 4 or t.size < 5:
         return lat, lon, ""
     dt = float(np.median(np.diff(t))) if t.size > 1 else 1.0
-    k = max(3, int(round(5.0 / max(dt, 1e-3))) | 1)
+    k = max(3, round(5.0 / max(dt, 1e-3)) | 1)
     kernel = np.ones(k) / k
 
     def run(x: np.ndarray) -> np.ndarray:

@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from dronepipe.errors import NoPoseError
-from dronepipe.flightlogs.records import CameraEvent, Pose
+from dronepipe.flightlogs.records import CameraEvent
 from dronepipe.flightlogs.telemetry import Telemetry
 from dronepipe.flightlogs.tracks import PositionTrack
 from dronepipe.frames.refs import FrameRef, Posed, PoseResult, Rejected
@@ -213,7 +213,7 @@ def _refine_offset(f: F64, e: F64, d: float, tol: float) -> float:
 
 def _one_to_one(f: F64, e: F64, d: float, tol: float) -> EventMatch:
     """Greedy one-to-one matching by smallest residual within the tolerance."""
-    cand = []
+    cand: list[tuple[float, int, int]] = []
     order = np.argsort(e)
     es = e[order]
     for i, q in enumerate(f + d):
@@ -347,9 +347,9 @@ def sync_frames(frames: Sequence[FrameRef], telemetry: Telemetry, *, method: Met
         report = replace(report, n_frames=len(frames), n_posed=sum(r.ok for r in results))
         if time_offset_s is not None and report.offset_s is not None \
                 and abs(report.offset_s - time_offset_s) > 1.0 and name != "offset":
-            report = replace(report, notes=report.notes + (
+            report = replace(report, notes=(*report.notes, (
                 f"the hand-given offset {time_offset_s:+.3f} s differs from the {name} estimate "
-                f"{report.offset_s:+.3f} s; the estimate was used",))
+                f"{report.offset_s:+.3f} s; the estimate was used")))
         _log_report(report)
         return SyncResult(tuple(results), report)
     reason = ("cannot align the camera clock with the log: no camera events matched, no EXIF "
@@ -424,7 +424,8 @@ def _position_tie_break(frames: Sequence[FrameRef], events: Sequence[CameraEvent
     lon = np.array([events[ev[k]].pose.lon_deg for k in order])  # type: ignore[union-attr]
     utm = UtmFrame.for_point(float(lon[0]), float(lat[0]))
     ee, en = utm.to_grid(lon, lat)
-    fe, fn = utm.to_grid([frames[i].meta.lon_deg for i in idx], [frames[i].meta.lat_deg for i in idx])
+    fe, fn = utm.to_grid(np.array([frames[i].meta.lon_deg for i in idx], dtype=np.float64),
+                         np.array([frames[i].meta.lat_deg for i in idx], dtype=np.float64))
     ft = np.array([frames[i].t_camera_s for i in idx], dtype=np.float64)
 
     def cost(offset: float) -> float:
@@ -486,13 +487,15 @@ def _by_gps(frames: Sequence[FrameRef], tel: Telemetry) -> tuple[list[PoseResult
     withgps = [fr for fr in frames if fr.meta.has_gps]
     if len(withgps) < 3:
         return None
-    g = estimate_offset_from_gps([fr.t_camera_s for fr in withgps], [fr.meta.lat_deg for fr in withgps],
-                                 [fr.meta.lon_deg for fr in withgps], tel.position)
+    def col(values: list[float | None]) -> F64:
+        return np.array(values, dtype=np.float64)
+    g = estimate_offset_from_gps(col([fr.t_camera_s for fr in withgps]), col([fr.meta.lat_deg for fr in withgps]),
+                                 col([fr.meta.lon_deg for fr in withgps]), tel.position)
     if g is None:
         return None
     res = np.asarray(g.residuals_m)
-    note = (f"offset from {len(g.used)} of {len(withgps)} frames' EXIF GPS against the track, "
-            f"standard error {g.sigma_s:.3f} s",)
+    note = ((f"offset from {len(g.used)} of {len(withgps)} frames' EXIF GPS against the track, "
+             f"standard error {g.sigma_s:.3f} s"),)
     return (_poses_at(frames, tel, g.offset_s, "EXIF GPS offset"),
             SyncReport("exif-gps", g.offset_s, "m", float(np.median(res)), float(res.max()), notes=note))
 
@@ -507,3 +510,51 @@ def _by_offset(frames: Sequence[FrameRef], tel: Telemetry, offset_s: float,
                how: str) -> tuple[list[PoseResult], SyncReport]:
     method = "hand-offset" if how.startswith("hand") else "file-utc"
     return _poses_at(frames, tel, offset_s, how), SyncReport(method, offset_s)
+
+
+# ---------------------------------------------------------------- the pipeline's entry point
+
+def pose_frames(frames: Sequence[FrameRef], telemetry: Telemetry | None = None, *,
+                method: Method = "auto", time_offset_s: float | None = None,
+                tolerance_s: float | None = None,
+                exif_alt_is_takeoff: Callable[[FrameRef], bool] = lambda f: False,
+                takeoff_alt_msl_m: float | None = None) -> tuple[tuple[PoseResult, ...], dict[str, SyncReport]]:
+    """A pose or a reason for every frame (input order), and a report per camera kind.
+
+    With a log, each kind (one camera, one clock) is synced on its own (``sync_frames``);
+    a frame the log cannot place but whose file carries its own DJI XMP pose (GPS,
+    heights, gimbal angles) falls back to that, said in ``Pose.source``. Without a log
+    every frame takes its own pose (``dronepipe.frames.exif_pose``). Still frames and
+    video frames are both welcome; video frames are best posed by ``sample_video``.
+    """
+    from dronepipe.frames.exif_pose import (
+        poses_from_exif,  # frames imports flightlogs records
+    )
+
+    own = poses_from_exif(frames, exif_alt_is_takeoff=exif_alt_is_takeoff, takeoff_alt_msl_m=takeoff_alt_msl_m)
+    if telemetry is None:
+        n = sum(r.ok for r in own)
+        return tuple(own), {"exif": SyncReport("exif", None, n_frames=len(frames), n_posed=n)}
+    results: list[PoseResult] = list(own)
+    reports: dict[str, SyncReport] = {}
+    for kind in ("thermal", "rgb"):
+        idx = [i for i, f in enumerate(frames) if f.kind == kind]
+        if not idx:
+            continue
+        synced = sync_frames([frames[i] for i in idx], telemetry, method=method,
+                             time_offset_s=time_offset_s, tolerance_s=tolerance_s)
+        fallback = 0
+        for i, r in zip(idx, synced.results, strict=True):
+            mine = own[i]
+            if isinstance(r, Rejected) and isinstance(mine, Posed) and frames[i].meta.has_gimbal:
+                fallback += 1
+                results[i] = Posed(frames[i], replace(mine.pose, source=f"{mine.pose.source} "
+                                                      f"(log could not place it: {r.reason})"))
+            else:
+                results[i] = r
+        rep = synced.report
+        if fallback:
+            rep = replace(rep, n_posed=rep.n_posed + fallback,
+                          notes=rep.notes + (f"{fallback} frames the log could not place took their own XMP pose",))
+        reports[kind] = rep
+    return tuple(results), reports

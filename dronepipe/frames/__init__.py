@@ -9,7 +9,12 @@
 """
 
 from dronepipe.frames.discover import Discovery, discover_frames
-from dronepipe.frames.exif_pose import Heading, pose_from_exif, poses_from_exif, track_headings
+from dronepipe.frames.exif_pose import (
+           Heading,
+           pose_from_exif,
+           poses_from_exif,
+           track_headings,
+)
 from dronepipe.frames.metadata import FrameMeta, read_frame_meta
 from dronepipe.frames.refs import FrameKind, FrameRef, Posed, PoseResult, Rejected
 

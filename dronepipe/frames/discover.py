@@ -23,7 +23,7 @@ from dronepipe.stitching.cameras import find_spec
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".tif", ".tiff", ".png"})
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".tif", ".tiff", ".png", ".fff"})
 FOLDER_KINDS: dict[str, FrameKind] = {
     "thermal": "thermal", "ir": "thermal", "tir": "thermal", "lwir": "thermal",
     "infrared": "thermal", "radiometric": "thermal",
@@ -75,7 +75,7 @@ def discover_frames(inputs: Path | Sequence[Path], kind: FrameKind | None = None
             continue
         seen.add(key)
         try:
-            meta = read_frame_meta(path)
+            meta = _fff_meta(path) if path.suffix.lower() == ".fff" else read_frame_meta(path)
         except DronepipeError as exc:
             bad.append((path, str(exc)))
             continue
@@ -95,6 +95,23 @@ def _finish(paths: Sequence[Path], frames: list[FrameRef], bad: list[tuple[Path,
     log.info("found %d thermal and %d rgb frames (%d unreadable)",
              sum(f.kind == "thermal" for f in frames), sum(f.kind == "rgb" for f in frames), len(bad))
     return Discovery(tuple(frames), tuple(bad))
+
+
+def _fff_meta(path: Path) -> FrameMeta:
+    """Metadata of a FLIR FFF record (no EXIF: the time and GPS live inside the record,
+    which the thermal decoder parses); the FFF time is UTC."""
+    from dronepipe.thermal import decode_thermal  # only FFF needs the decoder here
+
+    img = decode_thermal(path)
+    m = img.meta
+    height, width = img.shape
+    offset = None
+    if m.capture_time is not None and m.capture_time.utcoffset() is not None:
+        offset = m.capture_time.utcoffset().total_seconds()  # type: ignore[union-attr]
+    return FrameMeta(make=m.make, model=m.model, width=width, height=height, t_camera_s=m.t_utc_s,
+                     utc_offset_s=offset if m.t_utc_s is not None else None, time_resolution_s=0.001,
+                     lat_deg=m.lat_deg, lon_deg=m.lon_deg, gps_alt_m=m.gps_alt_exif_m,
+                     pixel_mode="I;16", embedded_thermal="FLIR FFF")
 
 
 def _frame(path: Path, meta: FrameMeta, kind: FrameKind) -> FrameRef:

@@ -147,7 +147,7 @@ def _pick_segment(k: int, az: np.ndarray, step: np.ndarray, dt: np.ndarray,
         if diff < math.radians(45) and max(dt[prev], dt[nxt]) < 1.5 * min(dt[prev], dt[nxt]):
             mean = math.atan2(math.sin(az[prev]) + math.sin(az[nxt]), math.cos(az[prev]) + math.cos(az[nxt]))
             return Heading(mean, "track of consecutive frames (both neighbours)")
-        choice = prev if dt[prev] <= dt[nxt] else nxt
+        choice: int | None = prev if dt[prev] <= dt[nxt] else nxt
     else:
         choice = prev if prev is not None else nxt
     if choice is None:

@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -184,7 +184,7 @@ def _build_meta(width: int, height: int, exif: tuple[dict[int, Any], ...],
     sub = {**ifd0, **sub}  # TIFF writers often put EXIF tags straight into IFD0
     t_cam, offset, resolution = _capture_time(ifd0, sub, xmp)
     lat, lon, gps_alt = _gps(gps, xmp)
-    angles = {name: _rad(xmp.get(key)) for key, name in _XMP_ANGLES.items()}
+    angles: dict[str, Any] = {name: _rad(xmp.get(key)) for key, name in _XMP_ANGLES.items()}
     return FrameMeta(
         make=_text(ifd0.get(_MAKE)) or xmp.get("Make"),
         model=_text(ifd0.get(_MODEL)) or xmp.get("Model"),
@@ -206,7 +206,7 @@ def _capture_time(ifd0: Mapping[int, Any], sub: Mapping[int, Any],
     if utc:
         moment, _ = parse_exif_datetime(utc)
         if moment is not None:
-            return moment.replace(tzinfo=timezone.utc).timestamp(), 0.0, 0.001
+            return moment.replace(tzinfo=UTC).timestamp(), 0.0, 0.001
     text = _text(sub.get(_DT_ORIGINAL)) or _text(ifd0.get(_DATETIME))
     moment, frac_digits = parse_exif_datetime(text, _text(sub.get(_SUBSEC_ORIGINAL)))
     if moment is None:
@@ -214,7 +214,7 @@ def _capture_time(ifd0: Mapping[int, Any], sub: Mapping[int, Any],
     offset = parse_utc_offset(_text(sub.get(_OFFSET_ORIGINAL)))
     if offset is None:
         offset = _xmp_offset(xmp, moment)
-    t = moment.replace(tzinfo=timezone.utc).timestamp() - (offset or 0.0)
+    t = moment.replace(tzinfo=UTC).timestamp() - (offset or 0.0)
     return t, offset, 10.0 ** -frac_digits if frac_digits else 1.0
 
 
@@ -227,7 +227,8 @@ def parse_exif_datetime(text: str | None, subsec: str | None = None) -> tuple[da
     if not m:
         return None, 0
     try:
-        moment = datetime(*(int(g) for g in m.groups()[:6]))
+        y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
+        moment = datetime(y, mo, d, h, mi, s)
     except ValueError:
         return None, 0
     digits = m.group(7) or "".join(ch for ch in (subsec or "") if ch.isdigit())

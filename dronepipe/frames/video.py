@@ -32,10 +32,18 @@ from dronepipe.frames.refs import FrameKind, FrameRef, Posed
 from dronepipe.geodesy import UtmFrame
 from dronepipe.stitching.camera import CameraModel
 from dronepipe.stitching.georef import (
-    CameraPose, FlatGround, Ground, HeightRef, Mount, camera_pose, pixels_to_ground,
+    CameraPose,
+    FlatGround,
+    Ground,
+    HeightRef,
+    Mount,
+    camera_pose,
+    pixels_to_ground,
 )
 
 log = logging.getLogger(__name__)
+NO_MOUNT = Mount()
+FLAT = FlatGround()
 
 
 @dataclass(frozen=True)
@@ -125,22 +133,26 @@ def _clip(subject: NDArray[np.float64], clip: NDArray[np.float64]) -> NDArray[np
     out = list(subject)
     for k in range(len(clip)):
         p, q = clip[k], clip[(k + 1) % len(clip)]
-        def inside(r: NDArray[np.float64]) -> bool:
-            return sign * ((q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])) >= 0.0
         src, out = out, []
         for i, cur in enumerate(src):
             prv = src[i - 1]
-            if inside(cur) != inside(prv):
+            cur_in, prv_in = _left_of(p, q, cur, sign), _left_of(p, q, prv, sign)
+            if cur_in != prv_in:
                 d, e = cur - prv, q - p
                 den = d[0] * e[1] - d[1] * e[0]
                 if den != 0.0:
                     t = ((p[0] - prv[0]) * e[1] - (p[1] - prv[1]) * e[0]) / den
                     out.append(prv + t * d)
-            if inside(cur):
+            if cur_in:
                 out.append(cur)
         if not out:
             break
     return np.array(out, dtype=np.float64).reshape(-1, 2)
+
+
+def _left_of(p: NDArray[np.float64], q: NDArray[np.float64], r: NDArray[np.float64], sign: float) -> bool:
+    """Whether ``r`` is on the inner side of the edge ``p -> q`` of a polygon of orientation ``sign``."""
+    return sign * ((q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])) >= 0.0
 
 
 def pick_by_overlap(footprints: Sequence[NDArray[np.float64] | None], forward_overlap: float) -> list[int]:
@@ -165,8 +177,8 @@ def pick_by_overlap(footprints: Sequence[NDArray[np.float64] | None], forward_ov
 
 
 def sample_video(path: Path, telemetry: Telemetry, camera: CameraModel, *, kind: FrameKind,
-                 video_start_s: float, forward_overlap: float = 0.8, mount: Mount = Mount(),
-                 ground: Ground = FlatGround(), height_ref: HeightRef = "takeoff",
+                 video_start_s: float, forward_overlap: float = 0.8, mount: Mount = NO_MOUNT,
+                 ground: Ground = FLAT, height_ref: HeightRef = "takeoff",
                  candidate_hz: float = 10.0, info: VideoInfo | None = None) -> VideoSampling:
     """Pick the frames of a video that cover the ground with ``forward_overlap``.
 
@@ -177,7 +189,7 @@ def sample_video(path: Path, telemetry: Telemetry, camera: CameraModel, *, kind:
     """
     info = info or video_info(path)
     cam = camera if (camera.width, camera.height) == (info.width, info.height) else camera.scaled(info.width, info.height)
-    step = max(1, int(round(info.fps / candidate_hz)))
+    step = max(1, round(info.fps / candidate_hz))
     idx = np.arange(0, info.frame_count, step)
     t = video_start_s + idx / info.fps
     poses = telemetry.poses_at(t)
@@ -230,7 +242,7 @@ def read_video_frames(path: Path, indices: Sequence[int]) -> Iterator[tuple[int,
             if n == wanted[k]:
                 ok, img = cap.retrieve()
                 if ok:
-                    yield n, img
+                    yield n, np.asarray(img, dtype=np.uint8)
                 k += 1
             n += 1
     finally:

@@ -10,7 +10,11 @@ import pytest
 
 from dronepipe.flightlogs.records import CameraEvent, Pose
 from dronepipe.flightlogs.telemetry import Telemetry
-from dronepipe.flightlogs.timesync import estimate_offset_from_gps, match_events, sync_frames
+from dronepipe.flightlogs.timesync import (
+    estimate_offset_from_gps,
+    match_events,
+    sync_frames,
+)
 from dronepipe.flightlogs.tracks import AttitudeTrack, PositionTrack
 from dronepipe.frames.metadata import FrameMeta
 from dronepipe.frames.refs import FrameRef, Posed, Rejected
@@ -147,3 +151,18 @@ def test_file_utc_hand_offset_and_refusals() -> None:
     assert "after the position track ends" in hand.results[-1].reason
     untimed = FrameRef(Path("x.jpg"), "rgb", None, 10, 10, FrameMeta())
     assert isinstance(sync_frames([untimed], tel).results[0], Rejected)
+
+
+def test_pose_frames_with_and_without_a_log() -> None:
+    from dronepipe.flightlogs.timesync import pose_frames
+
+    tel = _telemetry(duration=100.0)
+    xmp = FrameMeta(width=640, height=512, t_camera_s=T0 + 500.0, lat_deg=LAT0, lon_deg=LON0, alt_rel_m=80.0,
+                    alt_abs_m=315.0, gimbal_roll_rad=0.0, gimbal_pitch_rad=-math.pi / 2, gimbal_yaw_rad=0.3)
+    frames = [_frame(1, T0 + 10.0), FrameRef(Path("own.jpg"), "thermal", T0 + 500.0, 640, 512, xmp)]
+    results, reports = pose_frames(frames, tel, time_offset_s=0.0)
+    assert reports["thermal"].method == "hand-offset"
+    assert results[0].ok and results[0].pose.t_utc_s == T0 + 10.0
+    assert results[1].ok and "log could not place it" in results[1].pose.source  # 500 s is after the log
+    alone, rep = pose_frames(frames)
+    assert rep["exif"].method == "exif" and not alone[0].ok and alone[1].ok

@@ -63,6 +63,14 @@ def test_real_rjpegs_are_thermal_and_toledo_is_rgb(realdata: Path) -> None:
     assert toledo.counts == {"thermal": 0, "rgb": 15, "unreadable": 0}
 
 
+def test_flir_fff_record_is_a_thermal_frame_with_utc(realdata: Path) -> None:
+    frame = discover_frames([realdata / "thermal/flir_fff/frame_000000.fff"]).frames[0]
+    assert frame.kind == "thermal" and (frame.width, frame.height) == (640, 512)
+    assert frame.meta.model == "Duo Pro R" and frame.meta.utc_offset_s == 3600.0
+    assert frame.t_camera_s == pytest.approx(1541416483.084)  # 2018-11-05 12:14:43.084+01:00
+    assert frame.meta.lat_deg == pytest.approx(53.449, abs=1e-3)
+
+
 def test_nothing_found_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(DronepipeError, match="no readable frames"):
         discover_frames(tmp_path)

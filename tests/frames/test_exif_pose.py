@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 
 from dronepipe.frames.discover import discover_frames
-from dronepipe.frames.exif_pose import Heading, pose_from_exif, poses_from_exif, track_headings
+from dronepipe.frames.exif_pose import (
+    Heading,
+    pose_from_exif,
+    poses_from_exif,
+    track_headings,
+)
 from dronepipe.frames.metadata import FrameMeta
 from dronepipe.frames.refs import FrameRef, Posed, Rejected
 from dronepipe.geodesy import UtmFrame

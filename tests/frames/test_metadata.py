@@ -11,7 +11,12 @@ import pytest
 from PIL import Image
 
 from dronepipe.errors import DronepipeError
-from dronepipe.frames.metadata import parse_exif_datetime, parse_utc_offset, parse_xmp, read_frame_meta
+from dronepipe.frames.metadata import (
+    parse_exif_datetime,
+    parse_utc_offset,
+    parse_xmp,
+    read_frame_meta,
+)
 from tests.conftest import realdata_files
 
 DUMPED = [p for p in realdata_files("thermal/**/*.exiftool.txt")

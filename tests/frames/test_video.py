@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -13,7 +14,12 @@ from dronepipe.errors import DronepipeError
 from dronepipe.flightlogs.telemetry import Telemetry
 from dronepipe.flightlogs.tracks import AttitudeTrack, GimbalTrack, PositionTrack
 from dronepipe.frames.video import (
-    VideoInfo, footprint, overlap_fraction, read_video_frames, sample_video, video_info,
+    VideoInfo,
+    footprint,
+    overlap_fraction,
+    read_video_frames,
+    sample_video,
+    video_info,
 )
 from dronepipe.geodesy import UtmFrame
 from dronepipe.stitching.camera import CameraModel
@@ -53,7 +59,7 @@ def test_picks_give_the_target_forward_overlap() -> None:
     fps = [footprint(camera_pose(p.pose, utm), CAM, FlatGround()) for p in got.picked]
     # along-track footprint: the image height spans 2 h tan(vfov/2) on the ground
     along = 2 * HEIGHT * (256 / CAM.fy)
-    overlaps = [overlap_fraction(a, b) for a, b in zip(fps, fps[1:])]
+    overlaps = [overlap_fraction(a, b) for a, b in itertools.pairwise(fps)]
     assert min(overlaps) >= 0.8 and max(overlaps) < 0.8 + SPEED / 30.0 / along  # within one frame's travel
     spacing = np.diff([p.frame.video_time_s for p in got.picked]) * SPEED
     assert np.all(np.abs(spacing - 0.2 * along) <= SPEED / 30.0 + 1e-9)

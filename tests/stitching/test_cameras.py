@@ -10,7 +10,12 @@ import pytest
 
 from dronepipe.errors import DronepipeError
 from dronepipe.frames.metadata import FrameMeta, read_frame_meta
-from dronepipe.stitching.cameras import KNOWN_CAMERAS, find_spec, load_camera_file, resolve_camera
+from dronepipe.stitching.cameras import (
+    KNOWN_CAMERAS,
+    find_spec,
+    load_camera_file,
+    resolve_camera,
+)
 
 
 def test_every_entry_states_its_source_and_is_sane() -> None:
