@@ -390,3 +390,25 @@ def _mount(t: Mapping[str, Any] | None) -> Mount | None:
     if "fixed_deg" in t:
         kwargs["fixed_rad"] = triple("fixed_deg", math.pi / 180.0)
     return Mount(**kwargs)
+
+
+def camera_entry_toml(entry: CameraEntry) -> str:
+    """The TOML text of one camera entry, in the format ``load_camera_file`` reads (for
+    the simulator's ``cameras.toml`` and for users who calibrate a camera)."""
+    c = entry.camera
+    lines = [f"[{entry.name}]"]
+    if entry.kind:
+        lines.append(f'kind = "{entry.kind}"')
+    lines += [f'{key} = "{value}"' for key, value in (("make", entry.make), ("model", entry.model)) if value]
+    lines += [f"width = {c.width}", f"height = {c.height}", f"fx = {c.fx!r}", f"fy = {c.fy!r}",
+              f"cx = {c.cx!r}", f"cy = {c.cy!r}", f"dist = [{', '.join(repr(float(d)) for d in c.dist)}]"]
+    if entry.mount is not None:
+        m = entry.mount
+
+        def vec(v: Sequence[float], scale: float = 1.0) -> str:
+            return "[" + ", ".join(repr(float(x) * scale) for x in v) + "]"
+        lines += [f"[{entry.name}.mount]", f"lever_arm_body_m = {vec(m.lever_arm_body_m)}",
+                  f"offset_gimbal_m = {vec(m.offset_gimbal_m)}",
+                  f"boresight_deg = {vec(m.boresight_rad, 180.0 / math.pi)}",
+                  f"fixed_deg = {vec(m.fixed_rad, 180.0 / math.pi)}"]
+    return "\n".join(lines) + "\n"

@@ -166,3 +166,39 @@ def test_pose_frames_with_and_without_a_log() -> None:
     assert results[1].ok and "log could not place it" in results[1].pose.source  # 500 s is after the log
     alone, rep = pose_frames(frames)
     assert rep["exif"].method == "exif" and not alone[0].ok and alone[1].ok
+
+
+def test_camera_feedback_read_from_a_tlog(tmp_path: Path) -> None:
+    from dronepipe.flightlogs import read_telemetry
+    from dronepipe.flightlogs.tlog_writer import TlogWriter
+
+    rng = np.random.default_rng(8)
+    boot = T0 - 100.0
+    trig = _triggers(rng, 60.0)
+    path = tmp_path / "flight.tlog"
+    with TlogWriter(path) as w:
+        m = w.mav
+        for k in range(600):
+            t = T0 + 0.1 * k
+            ms = int((t - boot) * 1000)
+            e, n, yaw = _lawnmower(np.array([t]))
+            lon, lat = _lonlat(e, n)
+            la, lo = int(lat[0] * 1e7), int(lon[0] * 1e7)
+            if k % 10 == 0:
+                w.write(m.heartbeat_encode(2, 3, 0, 0, 4), t)
+                w.write(m.system_time_encode(int(t * 1e6), ms), t)
+                w.write(m.gps_raw_int_encode(int(t * 1e6), 3, la, lo, 315000, 80, 80, 500, 0, 12), t)
+            w.write(m.global_position_int_encode(ms, la, lo, 315000, 80000, 500, 0, 0, 0), t)
+            w.write(m.attitude_encode(ms, 0.0, 0.0, float(yaw[0]), 0, 0, 0), t)
+        for i, t in enumerate(trig):
+            e, n, yaw = _lawnmower(np.array([t]))
+            lon, lat = _lonlat(e, n)
+            w.write(m.camera_feedback_encode(int(t * 1e6), 1, 0, i, int(lat[0] * 1e7), int(lon[0] * 1e7),
+                                             315.0, 80.0, 0.0, 0.0, math.degrees(yaw[0]), 0.0, 0, i), t + 0.05)
+    tel = read_telemetry(path)
+    assert len(tel.camera_events) == trig.size
+    frames = [_frame(i, float(t) + 0.85) for i, t in enumerate(trig)]  # the camera clock runs 0.85 s ahead
+    result = sync_frames(frames, tel)
+    assert result.report.method == "camera-events" and result.report.offset_s == pytest.approx(-0.85, abs=1e-3)
+    assert [r.pose.t_utc_s for r in result.posed] == pytest.approx(list(trig), abs=1e-3)
+    assert all("CAMERA_FEEDBACK" in r.pose.source for r in result.posed)

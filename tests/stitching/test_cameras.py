@@ -98,3 +98,21 @@ def test_user_camera_file_wins_and_is_validated(tmp_path: Path) -> None:
 def test_unknown_camera_error_says_what_to_do() -> None:
     with pytest.raises(DronepipeError, match=r"IMG_1\.tif.*--cameras cameras\.toml"):
         resolve_camera(FrameMeta(make="X", model="Y", width=320, height=240), where="IMG_1.tif")
+
+
+def test_camera_file_round_trip(tmp_path: Path) -> None:
+    from dronepipe.stitching.camera import CameraModel
+    from dronepipe.stitching.cameras import CameraEntry, camera_entry_toml
+    from dronepipe.stitching.georef import Mount
+
+    cam = CameraModel("thermal", 640, 512, 879.3, 879.1, 320.2, 255.7, (-0.11, 0.05, 0.0004, -0.0003, 0.0))
+    mount = Mount((0.08, 0.0, 0.12), (0.0, -0.035, 0.0), tuple(math.radians(a) for a in (0.1, -0.15, 0.2)))
+    entries = (CameraEntry("thermal", "thermal", "dronepipe-sim", "SimTherm 640", cam, mount),
+               CameraEntry("rgb", "rgb", None, None, CameraModel.from_fov("rgb", 2000, 1500, 70.0), None))
+    path = tmp_path / "cameras.toml"
+    path.write_text("".join(camera_entry_toml(e) for e in entries), encoding="utf-8")
+    back = load_camera_file(path)
+    assert back[0].camera == cam and back[0].make == "dronepipe-sim" and back[0].kind == "thermal"
+    assert back[0].mount.lever_arm_body_m == mount.lever_arm_body_m
+    assert back[0].mount.boresight_rad == pytest.approx(mount.boresight_rad)
+    assert back[1].camera.fx == pytest.approx(entries[1].camera.fx) and back[1].mount is None
