@@ -95,3 +95,19 @@ def test_real_video_file_is_read_lazily(tmp_path: Path) -> None:
     assert [int(img.mean() // 2) for _, img in read] == pytest.approx(idx, abs=2)
     with pytest.raises(DronepipeError, match="cannot open the video"):
         video_info(tmp_path / "missing.mp4")
+
+
+def test_real_dji_srt_drives_the_sampling(realdata: Path) -> None:
+    from dronepipe.flightlogs.srt import read_srt
+
+    srt = read_srt(realdata / "video/dji_srt/mavic_pro.SRT", assume_nadir=True)
+    info = VideoInfo(Path("DJI_0001.MP4"), 30.0, 30 * 468, 1920, 1080)  # the video itself is not public
+    cam = CameraModel.from_fov("FC220 video", 1920, 1080, 66.0)
+    got = sample_video(info.path, srt.telemetry, cam, kind="rgb", video_start_s=srt.video_start_s,
+                       forward_overlap=0.7, candidate_hz=2.0, info=info)
+    assert 10 < len(got.picked) < 300 and got.candidates == 936
+    assert sum(got.no_pose.values()) > 0  # hovering (no course to assume a yaw from) is counted
+    assert all(p.pose.source.startswith("video frame") and p.pose.gimbal_pitch_rad == pytest.approx(-math.pi / 2)
+               for p in got.picked)
+    t = [p.frame.t_camera_s for p in got.picked]
+    assert t == sorted(t) and all(srt.telemetry.start_utc_s <= x <= srt.telemetry.end_utc_s for x in t)
