@@ -1,0 +1,108 @@
+"""Local background of a temperature image: a robust level and spread per pixel.
+
+The contextual hotspot test asks "is this pixel hotter than its surroundings by k
+robust sigmas?". A full-resolution median filter over a window of several metres is
+far too slow for 30 frames per second, so the image is cut into blocks of about the
+window size; each block gets the median and the MAD (median absolute deviation,
+scaled to a normal sigma) of a regular subsample of its pixels. A hot object smaller
+than half a block hardly moves either statistic. Block levels are then smoothed with
+a 3x3 median over neighbouring blocks (an object filling one block does not lift its
+own background), block sigmas take the 3x3 maximum (conservative at edges between
+warm and cold surfaces), and both are interpolated bilinearly back to full resolution.
+NaN pixels (no value, outside a mosaic) are ignored; blocks with too few values take
+their neighbours' statistics.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+from scipy import ndimage
+
+F32 = NDArray[np.float32]
+
+MAD_TO_SIGMA = 1.4826
+_MIN_VALID_FRACTION = 0.25
+
+
+def local_background(celsius: F32, block_px: float, sigma_floor_c: float = 0.05,
+                     samples_per_side: int = 16) -> tuple[F32, F32]:
+    """Background level and robust sigma (both float32 degrees C, image shape).
+
+    ``block_px`` is the block size in pixels (the context window); ``sigma_floor_c``
+    the smallest sigma returned (the sensor's noise, so that a perfectly flat surface
+    does not make every 0.01 C bump significant); ``samples_per_side`` the subsample
+    per block side. Where the image has no valid pixel at all, both are NaN.
+    """
+    t = np.asarray(celsius, dtype=np.float32)
+    h, w = t.shape
+    ny = max(1, math.ceil(h / max(block_px, 2.0) - 0.25))
+    nx = max(1, math.ceil(w / max(block_px, 2.0) - 0.25))
+    m = max(2, min(samples_per_side, math.ceil(min(h / ny, w / nx) / 2.0)))
+    rows, cols = _sample_positions(h, ny, m), _sample_positions(w, nx, m)
+    samples = t[rows[:, :, None, None], cols[None, None, :, :]]  # (ny, m, nx, m)
+    samples = samples.transpose(0, 2, 1, 3).reshape(ny, nx, m * m)
+    level, sigma = _block_stats(samples)
+    if not np.isfinite(level).any():
+        nan = np.full((h, w), np.nan, np.float32)
+        return nan, nan.copy()
+    level, sigma = _fill_missing(level), _fill_missing(sigma)
+    level = ndimage.median_filter(level, size=3, mode="nearest")
+    sigma = ndimage.grey_dilation(sigma, size=(3, 3), mode="nearest")
+    sigma = np.maximum(sigma, np.float32(sigma_floor_c))
+    return _upsample(level, h, w), _upsample(sigma, h, w)
+
+
+def _sample_positions(n_px: int, n_blocks: int, m: int) -> NDArray[np.intp]:
+    """(n_blocks, m) pixel indices spread evenly inside each of n_blocks equal blocks."""
+    size = n_px / n_blocks
+    starts = np.arange(n_blocks)[:, None] * size
+    pos = np.floor(starts + (np.arange(m)[None, :] + 0.5) * (size / m)).astype(np.intp)
+    return np.clip(pos, 0, n_px - 1)
+
+
+def _block_stats(samples: F32) -> tuple[F32, F32]:
+    """Median and MAD-sigma along the last axis; NaN values ignored; NaN where too few."""
+    finite = np.isfinite(samples)
+    if finite.all():
+        level = np.median(samples, axis=-1)
+        mad = np.median(np.abs(samples - level[..., None]), axis=-1)
+        return level.astype(np.float32), (MAD_TO_SIGMA * mad).astype(np.float32)
+    n_valid = finite.sum(axis=-1)
+    idx = np.maximum(n_valid - 1, 0) // 2
+    s = np.sort(samples, axis=-1)  # NaN sorts last
+    level = np.take_along_axis(s, idx[..., None], axis=-1)[..., 0]
+    dev = np.sort(np.abs(samples - level[..., None]), axis=-1)
+    mad = np.take_along_axis(dev, idx[..., None], axis=-1)[..., 0]
+    too_few = n_valid < max(3, _MIN_VALID_FRACTION * samples.shape[-1])
+    level = np.where(too_few, np.nan, level).astype(np.float32)
+    sigma = np.where(too_few, np.nan, MAD_TO_SIGMA * mad).astype(np.float32)
+    return level, sigma
+
+
+def _fill_missing(grid: F32) -> F32:
+    """NaN cells take the mean of their valid neighbours, growing outwards until none is left."""
+    out = grid.copy()
+    for _ in range(max(out.shape)):
+        missing = ~np.isfinite(out)
+        if not missing.any():
+            break
+        vals = np.where(missing, 0.0, out).astype(np.float32)
+        weight = (~missing).astype(np.float32)
+        k = np.ones((3, 3), np.float32)
+        s = cv2.filter2D(vals, -1, k, borderType=cv2.BORDER_REPLICATE)
+        c = cv2.filter2D(weight, -1, k, borderType=cv2.BORDER_REPLICATE)
+        grow = missing & (c > 0)
+        out[grow] = s[grow] / c[grow]
+    return out
+
+
+def _upsample(grid: F32, h: int, w: int) -> F32:
+    """Bilinear interpolation of block values (block centres) to every pixel."""
+    if grid.shape == (1, 1):
+        return np.full((h, w), grid[0, 0], np.float32)
+    return cv2.resize(np.ascontiguousarray(grid, dtype=np.float32), (w, h),
+                      interpolation=cv2.INTER_LINEAR)
