@@ -57,10 +57,17 @@ def _median_per_session(session: NDArray[np.int64], values: NDArray[np.float64],
 
 
 def session_clock(c: MavlinkCollector) -> SessionClock:
-    """The UTC mapping of every boot session the collector saw."""
+    """The UTC mapping of every boot session the collector saw: SYSTEM_TIME; where a
+    session has none, the UTC stamps the autopilot puts in camera and GPS messages
+    against its boot clock at their arrival (off by the sending latency, ~0.1 s)."""
     n = c.session + 1
     st = c.rows["systime"]
     auto = _median_per_session(column(st, 0, np.int64), column(st, 2) - column(st, 1), n)
+    if np.any(np.isnan(auto)):
+        stamped = list(c.rows["camera"]) + list(c.rows["gps"])
+        sess = column(stamped, 0, np.int64)
+        diff = column(stamped, 2) - column(stamped, 1)
+        auto = np.where(np.isnan(auto), _median_per_session(sess, diff, n), auto)
     pairs = list(c.rows["att"]) + list(c.rows["gpi"])
     recv = _median_per_session(column(pairs, 0, np.int64), column(pairs, 2) - column(pairs, 1), n)
     return SessionClock(auto, recv)

@@ -6,7 +6,9 @@ it is a boot time) and the receive time (the tlog's ground-station stamp, or the
 clock on a live link). ``build()`` maps the boot clock to UTC:
 
 - by SYSTEM_TIME (``time_unix_usec`` against ``time_boot_ms``; zero/unset times ignored),
-  as the median offset per boot session (a reboot starts a new session);
+  as the median offset per boot session (a reboot starts a new session); failing that,
+  by the UTC stamps the autopilot puts in CAMERA_FEEDBACK/CAMERA_IMAGE_CAPTURED (and
+  GPS_RAW_INT where it is Unix time) against its boot clock at their arrival;
 - where a session has no SYSTEM_TIME, by the median offset of the receive times against
   the boot clock - a fallback, flagged as ``time_source="ground_station"`` (replayed
   logs can carry rewritten stamps).

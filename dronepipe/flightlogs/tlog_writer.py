@@ -24,7 +24,8 @@ from dronepipe.flightlogs.mavlink_dialect import new_parser
 class TlogWriter:
     """Writes stamped MAVLink frames to a path or binary file object.
 
-    Frames are MAVLink 2 unless ``mavlink1`` is set; they come from system
+    Frames are MAVLink 2 unless ``mavlink1`` is set (messages with ids above 255 cannot
+    be MAVLink 1 and stay MAVLink 2, as on a real mixed link); they come from system
     ``src_system``, component ``src_component`` unless ``write`` says otherwise.
     """
 
@@ -57,7 +58,8 @@ class TlogWriter:
         mav.srcSystem = saved[0] if src_system is None else src_system
         mav.srcComponent = saved[1] if src_component is None else src_component
         try:
-            buf = bytes(msg.pack(mav, force_mavlink1=self.mavlink1))
+            v1 = self.mavlink1 and msg.get_msgId() < 256
+            buf = bytes(msg.pack(mav, force_mavlink1=v1))
         finally:
             mav.srcSystem, mav.srcComponent = saved
         mav.seq = (mav.seq + 1) % 256
