@@ -85,24 +85,26 @@ def product_tags(*, kind: str, gsd_m: float, t_start_utc_s: float | None,
 
 def write_cog(path: str | Path, spec: RasterSpec, tiles: Iterable[Tile],
               tags: Mapping[str, str], *, overview_resampling: str | None = None,
-              compress: str = "DEFLATE", threads: int = 1) -> Path:
+              compress: str = "DEFLATE", threads: int = 1, cache_mb: int = 32) -> Path:
     """Write tiles into a COG at ``path``, atomically (see the module docstring).
 
     ``tiles`` yields (row0, col0, data (bands, h, w)) blocks; missing blocks read as
     nodata (or alpha 0). ``overview_resampling`` defaults to NEAREST for float rasters
-    and AVERAGE otherwise. Returns ``path``.
+    and AVERAGE otherwise. GDAL's block cache is held to ``cache_mb`` so that memory does
+    not grow with the raster. Returns ``path``.
     """
     path = Path(path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    resampling = overview_resampling or ("NEAREST" if spec.dtype.startswith("float")
+                                        else "AVERAGE")
     try:
-        stage = tmp / "stage.tif"
-        _write_stage(stage, spec, tiles, tags)
-        cog = tmp / "cog.tif"
-        resampling = overview_resampling or ("NEAREST" if spec.dtype.startswith("float")
-                                            else "AVERAGE")
-        rasterio.shutil.copy(stage, cog, driver="COG", BLOCKSIZE=spec.blocksize,
-                             COMPRESS=compress, PREDICTOR="YES", RESAMPLING=resampling,
-                             OVERVIEWS="AUTO", BIGTIFF="IF_SAFER", NUM_THREADS=threads)
+        with rasterio.Env(GDAL_CACHEMAX=int(cache_mb) * 1024 * 1024):
+            stage = tmp / "stage.tif"
+            _write_stage(stage, spec, tiles, tags)
+            cog = tmp / "cog.tif"
+            rasterio.shutil.copy(stage, cog, driver="COG", BLOCKSIZE=spec.blocksize,
+                                 COMPRESS=compress, PREDICTOR="YES", RESAMPLING=resampling,
+                                 OVERVIEWS="AUTO", BIGTIFF="IF_SAFER", NUM_THREADS=threads)
         os.replace(cog, path)
         log.info("wrote %s (%d x %d, %d bands)", path, spec.width, spec.height, spec.count)
         return path
