@@ -101,6 +101,15 @@ def child(n: int, mode: str, cache_tiles: int) -> dict:
                 spills=spills, base_mb=base_mb, feed_peak_mb=feed_peak_mb, peak_mb=peak_mb)
 
 
+COLUMNS = [("N", "n", 5, ""), ("mode", "mode", 13, ""), ("grid", "grid", 11, ""),
+           ("tiles", "tiles", 5, ""), ("georef/s", "georef_fps", 9, ".1f"),
+           ("mosaic/s", "mosaic_fps", 9, ".1f"), ("loads/f", "loads_per_frame", 7, ".2f"),
+           ("write s", "write_s", 8, ".2f"), ("total/s", "total_fps", 8, ".1f"),
+           ("in mem", "tiles_max_in_memory", 6, ""), ("spills", "spills", 6, ""),
+           ("base MB", "base_mb", 8, ".0f"), ("feed MB", "feed_peak_mb", 8, ".0f"),
+           ("peak MB", "peak_mb", 8, ".0f")]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n", type=int, nargs="+", default=[50, 300])
@@ -111,20 +120,14 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(int(args.child[0]), args.child[1], args.cache_tiles)))
         return
-    print(f"{'N':>5} {'mode':>13} {'grid':>11} {'tiles':>5} {'georef/s':>9} {'mosaic/s':>9} "
-          f"{'loads/f':>7} {'write s':>8} {'total/s':>8} {'in mem':>6} {'spills':>6} {'base MB':>8} {'feed MB':>8} "
-          f"{'peak MB':>8}")
+    print(" ".join(f"{head:>{width}}" for head, _, width, _ in COLUMNS))
     for mode in args.modes:
         for n in args.n:
             res = subprocess.run([sys.executable, __file__, "--child", str(n), mode,
                                   "--cache-tiles", str(args.cache_tiles)],
                                  check=True, capture_output=True, text=True)
             r = json.loads(res.stdout.strip().splitlines()[-1])
-            print(f"{r['n']:>5} {r['mode']:>13} {r['grid']:>11} {r['tiles']:>5} {r['georef_fps']:>9.1f} "
-                  f"{r['mosaic_fps']:>9.1f} {r['loads_per_frame']:>7.2f} {r['write_s']:>8.2f} {r['total_fps']:>8.1f} "
-                  f"{r['tiles_max_in_memory']:>6} {r['spills']:>6} {r['base_mb']:>8.0f} {r['feed_peak_mb']:>8.0f} "
-                  f"{r['peak_mb']:>8.0f}")
-
+            print(" ".join(f"{r[key]:>{width}{fmt}}" for _, key, width, fmt in COLUMNS))
 
 if __name__ == "__main__":
     main()

@@ -81,7 +81,7 @@ def finish(acc: F32, kind: Kind) -> NDArray[np.float32] | NDArray[np.uint8]:
         return out[None]
     w = acc[3]
     seen = w > 0
-    rgb = np.zeros((4,) + w.shape, dtype=np.uint8)
+    rgb = np.zeros((4, *w.shape), dtype=np.uint8)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = acc[:3] / np.where(seen, w, 1.0)
     rgb[:3] = np.clip(np.rint(mean), 0, 255).astype(np.uint8) * seen

@@ -63,7 +63,7 @@ def datum_of_file(crs: rasterio.crs.CRS | None) -> VerticalDatum | None:
         from pyproj import CRS
 
         pcrs = CRS.from_wkt(crs.to_wkt())
-    except Exception:  # noqa: BLE001 - an exotic CRS simply states no datum
+    except Exception:
         return None
     if pcrs.is_compound:
         for sub in pcrs.sub_crs_list:

@@ -29,8 +29,8 @@ from dronepipe.stitching.dem import crop_grid
 from dronepipe.stitching.georef import (
     CameraPose,
     FlatGround,
-    Ground,
     GridGround,
+    Ground,
     HeightRef,
     Mount,
     camera_pose,

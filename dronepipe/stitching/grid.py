@@ -95,15 +95,17 @@ class MosaicGrid:
 
     def cell_centres(self, w: PixelWindow) -> tuple[F64, F64]:
         """Easting (1, width) and northing (height, 1) of the pixel centres of a window, metres."""
-        e = self.origin_m[0] + (w.col0 + np.arange(w.width) + 0.5) * self.gsd_m
-        n = self.origin_m[1] - (w.row0 + np.arange(w.height) + 0.5) * self.gsd_m
+        e: F64 = self.origin_m[0] + (w.col0 + np.arange(w.width) + 0.5) * self.gsd_m
+        n: F64 = self.origin_m[1] - (w.row0 + np.arange(w.height) + 0.5) * self.gsd_m
         return e[None, :], n[:, None]
 
     def to_pixel(self, easting_m: ArrayLike, northing_m: ArrayLike) -> tuple[F64, F64]:
         """Fractional (col, row) of grid points; pixel centres are at whole numbers + 0.5."""
         e = np.asarray(easting_m, dtype=np.float64)
         n = np.asarray(northing_m, dtype=np.float64)
-        return (e - self.origin_m[0]) / self.gsd_m, (self.origin_m[1] - n) / self.gsd_m
+        col: F64 = (e - self.origin_m[0]) / self.gsd_m
+        row: F64 = (self.origin_m[1] - n) / self.gsd_m
+        return col, row
 
     def window_of_bounds(self, bounds: Bounds) -> PixelWindow | None:
         """The grid pixels whose cells meet ``bounds`` (grid metres), or ``None``."""
@@ -136,9 +138,9 @@ class MosaicGrid:
         pts = np.round(np.stack([x - x0 - 0.5, y - y0 - 0.5], -1) * (1 << shift)).astype(np.int32)
         cv2.fillPoly(mask, [pts], 1, lineType=cv2.LINE_8, shift=shift)
         cv2.polylines(mask, [pts], True, 1, lineType=cv2.LINE_8, shift=shift)
-        mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
-        rr, cc = np.nonzero(mask)
-        tiles = {((r + y0) // sub, (c + x0) // sub) for r, c in zip(rr.tolist(), cc.tolist())}
+        grown = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+        rr, cc = np.nonzero(grown)
+        tiles = {((r + y0) // sub, (c + x0) // sub) for r, c in zip(rr.tolist(), cc.tolist(), strict=True)}
         return [TileIndex(r, c) for r, c in sorted(tiles)
                 if r < self.tile_rows and c < self.tile_cols]
 

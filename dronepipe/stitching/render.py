@@ -80,12 +80,10 @@ def sample(gf: GeoFrame, img: FrameImage, grid: MosaicGrid, win: PixelWindow,
     my = np.where(inside, (v + 0.5) / f - 0.5, -1.0).astype(np.float32)
     out = cv2.remap(img.data, mx, my, _CV_INTERP[interpolation], borderMode=cv2.BORDER_REPLICATE)
     values = out[None] if out.ndim == 2 else np.moveaxis(out, -1, 0)
-    if gf.kind == "thermal":
-        weight = cos_view
-    else:
-        weight = np.maximum(edge, 0.5) / (0.5 * min(img.width, img.height))
-    weight = np.where(inside, weight, np.nan).astype(np.float32)
-    return values.astype(np.float32, copy=False), weight
+    score = cos_view if gf.kind == "thermal" else np.maximum(edge, 0.5) / (0.5 * min(img.width, img.height))
+    weight: F32 = np.where(inside, score, np.nan).astype(np.float32)
+    samples: F32 = np.asarray(values, dtype=np.float32)
+    return samples, weight
 
 
 def pixel_maps(gf: GeoFrame, grid: MosaicGrid, win: PixelWindow, steps: tuple[int, ...] = (8, 4),

@@ -23,7 +23,8 @@ def thermal_spec(w: int = 700, h: int = 600) -> RasterSpec:
                       float("nan"), ("gray",), "degC", "temperature", 256)
 
 
-def blocks(spec: RasterSpec, skip: set[tuple[int, int]] = frozenset()) -> Iterator[tuple[int, int, np.ndarray]]:
+def blocks(spec: RasterSpec,
+           skip: frozenset[tuple[int, int]] = frozenset()) -> Iterator[tuple[int, int, np.ndarray]]:
     b = spec.blocksize
     for r0 in range(0, spec.height, b):
         for c0 in range(0, spec.width, b):

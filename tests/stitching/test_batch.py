@@ -108,6 +108,5 @@ def test_frames_load_lazily_once_per_block(flight: tuple) -> None:
 
 
 def test_unknown_scheduler_is_refused() -> None:
-    with pytest.raises(ValueError, match="scheduler"):
-        with dask_scheduler("gpu"):
-            pass
+    with pytest.raises(ValueError, match="scheduler"), dask_scheduler("gpu"):
+        pass

@@ -42,7 +42,7 @@ def test_real_dem_in_the_utm_grid(dem_path: Path, caplog: pytest.LogCaptureFixtu
     assert "states no vertical datum" in caplog.text  # the assumption is said, not silent
     assert g.heights_m.shape == (200, 200) and np.isfinite(g.heights_m).all()
     assert g.vertical_datum == "msl" and g.source_datum == "msl"
-    assert 147.0 <= np.nanmin(g.heights_m) and np.nanmax(g.heights_m) <= 298.0  # the file's range
+    assert np.nanmin(g.heights_m) >= 147.0 and np.nanmax(g.heights_m) <= 298.0  # the file's range
     with rasterio.open(dem_path) as src:
         row, col = src.index(*DALLAS)
         raw = float(src.read(1)[row, col])

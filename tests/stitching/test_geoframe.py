@@ -69,7 +69,10 @@ def test_points_outside_the_view_are_not_mapped_even_where_distortion_folds() ->
     strong = (-0.45, 0.0, 0.0, 0.0, 0.0)  # folds back beyond r = 0.86
     gf = geoframe("f", pose_at(0, 0, 50.0), small_camera(strong), FRAME)
     e0, n0 = origin_en()
-    u, v, c = gf.map_to_pixels(np.array([e0, e0 + 150.0, e0 + 4000.0]), np.array([n0, n0, n0]))
+    far = np.array([[e0 + 80.0, n0, 0.0]])  # x = 1.6 in normalised terms, far outside the view
+    u_fold, v_fold = gf.camera.project(gf.pose.to_camera(far))
+    assert 0 <= u_fold[0] < 160 and 0 <= v_fold[0] < 128  # the polynomial folds it into the image
+    u, _, c = gf.map_to_pixels(np.array([e0, e0 + 80.0, e0 + 4000.0]), np.array([n0, n0, n0]))
     assert np.isfinite(u[0]) and np.isnan(u[1:]).all() and np.isnan(c[1:]).all()
 
 

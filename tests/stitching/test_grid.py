@@ -70,7 +70,7 @@ def test_tiles_touching_is_a_superset_of_the_exact_cover() -> None:
         ins = inside(poly, x, y)
         rows = ((1000 - y[ins]) // 100).astype(int)
         cols = (x[ins] // 100).astype(int)
-        exact = set(zip(rows.tolist(), cols.tolist()))
+        exact = set(zip(rows.tolist(), cols.tolist(), strict=True))
         assert exact <= set(got)
         assert len(got) <= len(exact) + 2 * int(np.sqrt(len(exact))) + 8  # not much more
     # a small square inside one tile, and one across a tile corner

@@ -49,7 +49,6 @@ def weighted_centre(grid: MosaicGrid, img: np.ndarray) -> np.ndarray:
     (dict(alt=60.0, yaw_deg=30.0, pitch_deg=-62.0, roll_deg=3.0), DIST),
 ])
 def test_thermal_mosaic_puts_the_pattern_where_it_is_on_the_ground(pose_kw: dict, dist: tuple) -> None:
-    e0, n0 = origin_en()
     gf = geoframe("f", pose_at(0, 0, **pose_kw), small_camera(dist), FRAME)
     target = np.asarray(gf.pixels_to_map(80.0, 60.0)[:2])  # a point well inside the frame
     pattern = blob(*target, sigma_m=6 * gf.gsd_m)
@@ -99,7 +98,7 @@ def test_thermal_never_averages_across_frames_and_the_seam_is_sharp() -> None:
     temps = (20.0, 30.0)
     grid = padded_grid(gfs)
     with Mosaic(grid, "thermal") as m:
-        for gf, t in zip(gfs, temps):
+        for gf, t in zip(gfs, temps, strict=True):
             m.feed(gf, np.full((128, 160), t, np.float32))
         out = whole(m)[0]
     seen = np.isfinite(out)
@@ -122,7 +121,7 @@ def test_rgb_is_feathered_smoothly_across_the_overlap() -> None:
     gfs = two_frames("rgb")
     grid = padded_grid(gfs)
     with Mosaic(grid, "rgb") as m:
-        for gf, g in zip(gfs, (100.0, 200.0)):
+        for gf, g in zip(gfs, (100.0, 200.0), strict=True):
             m.feed(gf, rgb(np.full((128, 160), g)))
         out = whole(m)
     alpha = out[3]
@@ -158,8 +157,8 @@ def test_a_dem_ground_places_an_oblique_view_of_a_hill() -> None:
     cell = 0.5
     ee = e0 - 150 + cell * (np.arange(600) + 0.5)
     nn = n0 + 150 - cell * (np.arange(600) + 0.5)
-    E, N = np.meshgrid(ee, nn)
-    hill = 20.0 * np.exp(-((E - e0 - 40) ** 2 + (N - n0) ** 2) / (2 * 30.0 ** 2))
+    ge, gn = np.meshgrid(ee, nn)
+    hill = 20.0 * np.exp(-((ge - e0 - 40) ** 2 + (gn - n0) ** 2) / (2 * 30.0 ** 2))
     ground = GridGround(hill, (e0 - 150, n0 + 150), cell)
     # camera west of the hill looking east and down
     gf = geoframe("f", pose_at(-20.0, 0.0, 70.0, yaw_deg=90.0, pitch_deg=-50.0), small_camera(DIST),
@@ -220,7 +219,7 @@ def test_live_api_versions_changes_and_concurrent_reads(tmp_path: Path) -> None:
                 while not stop.is_set():
                     block = m.read_window(PixelWindow(10, 10, 100, 150))
                     assert block.shape == (4, 100, 150) and block.dtype == np.uint8
-            except BaseException as exc:  # noqa: BLE001 - reported below
+            except BaseException as exc:
                 errors.append(exc)
         th = threading.Thread(target=reader)
         th.start()
