@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from dronepipe.errors import DronepipeError
 from dronepipe.stitching import compose
@@ -222,6 +223,28 @@ class Mosaic:
                 data = self.read_tile(TileIndex(r, c))
                 if data is not None:
                     _paste(out, win, data, self.grid.tile_window(TileIndex(r, c)))
+        return out
+
+    def sample(self, easting_m: ArrayLike, northing_m: ArrayLike) -> np.ndarray:
+        """Output pixels (bands, *shape) of the cells holding grid points (nearest cell),
+        as they are now; unseen (NaN / alpha 0) outside the grid. Reads only the tiles
+        the points fall in: a tile server reprojecting to Web Mercator calls this."""
+        col, row = self.grid.to_pixel(easting_m, northing_m)
+        with np.errstate(invalid="ignore"):
+            ci, ri = np.floor(col), np.floor(row)
+            ok = (ci >= 0) & (ci < self.grid.width) & (ri >= 0) & (ri < self.grid.height)
+        ci, ri = np.where(ok, ci, 0).astype(np.int64), np.where(ok, ri, 0).astype(np.int64)
+        bands = compose.output_bands(self.kind)
+        out = np.full((bands, *ci.shape), np.nan if self.kind == "thermal" else 0,
+                      np.float32 if self.kind == "thermal" else np.uint8)
+        key = (ri // self.grid.tile) * self.grid.tile_cols + ci // self.grid.tile
+        for k in np.unique(key[ok]):
+            t = TileIndex(int(k) // self.grid.tile_cols, int(k) % self.grid.tile_cols)
+            data = self.read_tile(t)
+            if data is None:
+                continue
+            sel = ok & (key == k)
+            out[:, sel] = data[:, ri[sel] - t.row * self.grid.tile, ci[sel] - t.col * self.grid.tile]
         return out
 
     def iter_tiles(self) -> Iterator[tuple[int, int, np.ndarray]]:

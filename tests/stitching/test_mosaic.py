@@ -117,6 +117,25 @@ def test_thermal_never_averages_across_frames_and_the_seam_is_sharp() -> None:
     assert np.count_nonzero(np.diff(row)) == 1
 
 
+def test_dead_thermal_pixels_are_filled_by_another_frame_and_points_can_be_sampled() -> None:
+    gfs = two_frames(sep=10.0)
+    grid = padded_grid(gfs)
+    a = np.full((128, 160), 20.0, np.float32)
+    a[40:90, 60:110] = np.nan  # dead pixels (or a decoder's invalid area) in the first frame
+    with Mosaic(grid, "thermal") as m:
+        m.feed(gfs[0], a)
+        m.feed(gfs[1], np.full((128, 160), 30.0, np.float32))
+        out = whole(m)[0]
+        e, n = centres(grid)
+        assert np.array_equal(m.sample(e, n)[0], out, equal_nan=True)
+        far = m.sample(np.array([e[0, 0] - 100.0]), np.array([n[0, 0]]))
+        assert far.shape == (1, 1) and np.isnan(far).all()
+    hole = gfs[0].pixels_to_map(85.0, 65.0)  # seen by the first frame's dead pixels only
+    col, row = grid.to_pixel(hole[0], hole[1])
+    assert out[int(row), int(col)] == 30.0
+    assert set(np.unique(out[np.isfinite(out)]).tolist()) == {20.0, 30.0}
+
+
 def test_rgb_is_feathered_smoothly_across_the_overlap() -> None:
     gfs = two_frames("rgb")
     grid = padded_grid(gfs)
