@@ -3,6 +3,7 @@ cluster give the same mosaic as feeding the frames one by one."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -75,11 +76,25 @@ def test_a_distributed_cluster_by_address_gives_the_threaded_result(flight: tupl
     assert np.array_equal(got_client, ref, equal_nan=True)
 
 
+@dataclass(frozen=True)
+class ElsewhereLoader:
+    """Loads frames only in another process (proves the work left this one)."""
+
+    inner: DictLoader
+    parent_pid: int
+
+    def __call__(self, frame_id: str) -> np.ndarray:
+        if os.getpid() == self.parent_pid:
+            raise AssertionError("a frame was loaded in the driver process")
+        return self.inner(frame_id)
+
+
 def test_processes_scheduler_with_a_picklable_loader(flight: tuple) -> None:
     gfs, thermal, _ = flight
     few = gfs[:4]
     ref = sequential("thermal", few, thermal)
-    assert np.array_equal(batch("thermal", few, thermal, "processes"), ref, equal_nan=True)
+    got = batch("thermal", few, ElsewhereLoader(thermal, os.getpid()), "processes")
+    assert np.array_equal(got, ref, equal_nan=True)
 
 
 @dataclass

@@ -60,7 +60,7 @@ def inside(poly: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 def test_tiles_touching_is_a_superset_of_the_exact_cover() -> None:
     g = MosaicGrid(32632, (0.0, 1000.0), 1.0, 1000, 1000, tile=100)
     rng = np.random.default_rng(3)
-    x, y = np.meshgrid(np.arange(0.25, 1000, 0.5), np.arange(0.25, 1000, 0.5))
+    x, y = np.meshgrid(np.arange(0.5, 1000, 1.0), np.arange(0.5, 1000, 1.0))
     for _ in range(20):
         c = rng.uniform(100, 900, 2)
         ang = np.sort(rng.uniform(0, 2 * np.pi, 7))
