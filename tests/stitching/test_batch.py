@@ -68,7 +68,9 @@ def test_a_distributed_cluster_by_address_gives_the_threaded_result(flight: tupl
     gfs, thermal, _ = flight
     ref = batch("thermal", gfs, thermal, "threads")
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  protocol="tcp://", host="127.0.0.1",
                                   dashboard_address=None) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
         got = batch("thermal", gfs, thermal, cluster.scheduler_address)
         with distributed.Client(cluster) as client:
             got_client = batch("thermal", gfs, thermal, client)
