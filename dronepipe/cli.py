@@ -181,6 +181,50 @@ def thermal_cmd(ctx: click.Context, inputs: tuple[Path, ...], out_dir: Path, emi
                "outputs": [str(out) for _, out in report.written]})
 
 
+# --- hotspots: fire, embers, persons on a thermal orthomosaic -------------------------
+@cli.command("hotspots")
+@click.argument("ortho", type=existing_path(dir_okay=False))
+@click.option("-o", "--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the products (default: <ORTHO stem>_hotspots beside ORTHO).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.option("--fire-c", type=float, default=150.0, show_default=True, help="Fire threshold, degrees C.")
+@click.option("--ember-c", type=float, default=60.0, show_default=True, help="Ember nest threshold, degrees C.")
+@click.option("--min-area", "min_area_m2", type=click.FloatRange(min=0.0), default=0.1, show_default=True,
+              help="Smallest object kept, square metres.")
+@click.option("--position-sigma", "position_sigma_m", type=click.FloatRange(min=0.0), default=1.0,
+              show_default=True, help="One-sigma placement error of the mosaic, metres.")
+@click.option("--non-radiometric", is_flag=True,
+              help="Treat the values as relative (overrides the file's RADIOMETRIC tag).")
+@click.pass_context
+def hotspots_cmd(ctx: click.Context, ortho: Path, out_dir: Path | None, as_json: bool, fire_c: float,
+                 ember_c: float, min_area_m2: float, position_sigma_m: float, non_radiometric: bool) -> None:
+    """Detect hotspots on a thermal orthomosaic (GeoTIFF, degrees C) and write GeoJSON, CSV, KMZ, CoT
+    and report.html."""
+    from dronepipe.outputs.hotspot_table import hotspot_properties
+    from dronepipe.thermal.detection import DetectionConfig
+    from dronepipe.thermal.ortho import hotspots_from_ortho
+
+    try:
+        config = DetectionConfig(fire_c=fire_c, ember_c=ember_c, min_area_m2=min_area_m2)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    out = out_dir if out_dir is not None else ortho.with_name(f"{ortho.stem}_hotspots")
+    with progress_callback(ctx) as progress:
+        result = hotspots_from_ortho(ortho, out, config, position_sigma_m=position_sigma_m,
+                                     radiometric=False if non_radiometric else None, progress=progress)
+    rows = [hotspot_properties(h) for h in result.mosaic.hotspots]
+    if as_json:
+        echo_json({"hotspots": rows, "radiometric": result.mosaic.radiometric,
+                   "products": result.products.as_dict()})
+        return
+    click.echo(f"{'#':>3}  {'class':<12} {'max C':>7} {'area m2':>8}  MGRS")
+    for r in rows:
+        click.echo(f"{r['id']:>3}  {r['label']:<12} {r['max_c']:>7.1f} {r['area_m2']:>8.2f}  {r['mgrs']}")
+    if not result.mosaic.radiometric:
+        click.echo("non-radiometric input: relative values only")
+    click.echo(f"{len(rows)} hotspots; products in {out}")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="dronepipe")
