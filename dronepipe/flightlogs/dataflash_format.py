@@ -126,6 +126,9 @@ class MessageFormat:
         raw = records[f"f{idx}"]
         if ft.kind == "str":
             return np.array([decode_text(bytes(v)) for v in raw], dtype=object)
+        if ft.kind == "float" and ft.multiplier is None:  # float64 now: quiets signalling NaNs
+            with np.errstate(invalid="ignore"):
+                return raw.astype(np.float64)
         if ft.multiplier is None:
             return np.array(raw)
         return scale_like_pymavlink(raw, ft.multiplier)

@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from dronepipe.flightlogs.dataflash_binary import RecordTable
-from dronepipe.flightlogs.gpstime import boot_segments, gps_week_ms_to_utc_s, median_offset_s
+from dronepipe.flightlogs.gpstime import (
+    boot_segments, gps_week_ms_to_utc_s, isolated_outliers, median_offset_s, plausible_utc,
+)
 from dronepipe.flightlogs.records import CameraEvent, Pose
 from dronepipe.flightlogs.rotations import wrap_pi
 from dronepipe.flightlogs.track_ops import (
@@ -64,44 +66,56 @@ class Built:
     untimed_records: int
 
 
+def numeric(table: RecordTable, column: str) -> NDArray[np.float64] | None:
+    """A column as float64, None where it is absent or not numbers (a damaged FMT can
+    turn any column into text)."""
+    v = table.columns.get(column)
+    if v is None or v.ndim != 1 or v.dtype.kind not in "biuf":
+        return None
+    with np.errstate(invalid="ignore"):
+        return v.astype(np.float64)
+
+
 def boot_seconds(table: RecordTable) -> NDArray[np.float64] | None:
     """Seconds since boot of each record of a table, None where it has no boot time."""
     if table.has("TimeUS"):
-        return table.columns["TimeUS"].astype(np.float64) / 1e6
-    if table.name in ("GPS", "GPS2") and table.has("T"):
-        return table.columns["T"].astype(np.float64) / 1e3
-    if table.has("TimeMS"):
-        return table.columns["TimeMS"].astype(np.float64) / 1e3
-    return None
+        us = numeric(table, "TimeUS")
+        return None if us is None else us / 1e6
+    ms = numeric(table, "T" if table.name in ("GPS", "GPS2") and table.has("T") else "TimeMS")
+    return None if ms is None else ms / 1e3
 
 
 def gps_utc(table: RecordTable) -> NDArray[np.float64]:
     """UTC seconds of each GPS record's own GPS time, NaN where the week is 0 (no time)."""
-    if table.has("GWk", "GMS"):
-        week, ms = table.columns["GWk"], table.columns["GMS"]
-    elif table.has("Week", "TimeMS"):
-        week, ms = table.columns["Week"], table.columns["TimeMS"]
-    else:
+    names = ("GWk", "GMS") if table.has("GWk", "GMS") else ("Week", "TimeMS")
+    week, ms = numeric(table, names[0]), numeric(table, names[1])
+    if week is None or ms is None:
         return np.full(len(table), np.nan)
-    utc = gps_week_ms_to_utc_s(week, ms)
-    return np.where(np.asarray(week) > 0, utc, np.nan)
+    return np.where(week > 0, gps_week_ms_to_utc_s(week, ms), np.nan)
 
 
 @dataclass(frozen=True)
 class DataFlashClock:
-    """Boot sessions of a log (by file offset) and each session's UTC - boot offset (s)."""
+    """Boot sessions of a log (by file offset), each session's UTC - boot offset (s), and
+    the records whose own time stamp is corrupt (an isolated jump)."""
 
     session_starts: NDArray[np.int64]   # file offsets where sessions 1, 2, ... start
     offsets_s: NDArray[np.float64]      # per session, NaN where it has no GPS time
     time_source: str
+    corrupt: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def session_of(self, offsets: NDArray[np.int64]) -> NDArray[np.int64]:
         """Session number of records at these file offsets."""
         return np.searchsorted(self.session_starts, offsets, side="right")
 
     def utc(self, table: RecordTable, boot_s: NDArray[np.float64]) -> NDArray[np.float64]:
-        """UTC seconds of records (NaN where their session has no UTC)."""
-        return boot_s + self.offsets_s[self.session_of(table.offsets)]
+        """UTC seconds of records (NaN where their session has no UTC, where their time
+        stamp is corrupt, or where the result is no plausible date)."""
+        t = boot_s + self.offsets_s[self.session_of(table.offsets)]
+        bad = np.isin(table.offsets, self.corrupt)
+        if self.time_source == "autopilot":
+            bad |= ~plausible_utc(t)
+        return np.where(bad, np.nan, t)
 
 
 def build_clock(tables: dict[str, RecordTable]) -> DataFlashClock:
@@ -116,24 +130,30 @@ def build_clock(tables: dict[str, RecordTable]) -> DataFlashClock:
         return DataFlashClock(np.zeros(0, np.int64), np.full(1, np.nan), "boot")
     o, b = np.concatenate(offs), np.concatenate(boots)
     order = np.argsort(o, kind="stable")
-    seg = boot_segments(b[order])
-    starts = o[order][np.flatnonzero(np.diff(seg)) + 1]
+    o, b = o[order], b[order]
+    corrupt = isolated_outliers(b)
+    o, b, corrupt_offsets = o[~corrupt], b[~corrupt], o[corrupt]
+    seg = boot_segments(b)
+    starts = o[np.flatnonzero(np.diff(seg)) + 1]
     n_sessions = int(seg[-1]) + 1 if seg.size else 1
     offsets = np.full(n_sessions, np.nan)
     gps = tables.get("GPS")
     if gps is not None and (gb := boot_seconds(gps)) is not None:
+        ok = ~np.isin(gps.offsets, corrupt_offsets)
         gs, gu = np.searchsorted(starts, gps.offsets, side="right"), gps_utc(gps)
         for s in range(n_sessions):
-            offsets[s] = median_offset_s(gu[gs == s], gb[gs == s])
+            sel = ok & (gs == s)
+            offsets[s] = median_offset_s(gu[sel], gb[sel])
     if np.all(np.isnan(offsets)):
-        return DataFlashClock(starts, np.zeros(n_sessions), "boot")
-    return DataFlashClock(starts, offsets, "autopilot")
+        return DataFlashClock(starts, np.zeros(n_sessions), "boot", corrupt_offsets)
+    return DataFlashClock(starts, offsets, "autopilot", corrupt_offsets)
 
 
 def _instance0(table: RecordTable | None) -> RecordTable | None:
     if table is None or not table.has("I"):
         return table
-    return table.subset(table.columns["I"] == 0)
+    inst = numeric(table, "I")
+    return table.subset(inst == 0) if inst is not None else table
 
 
 def _timed(table: RecordTable, clock: DataFlashClock) -> NDArray[np.float64]:
@@ -144,7 +164,8 @@ def _timed(table: RecordTable, clock: DataFlashClock) -> NDArray[np.float64]:
 def _col(table: RecordTable, *names: str, default: float = np.nan) -> NDArray[np.float64]:
     for name in names:
         if table.has(name):
-            return table.columns[name].astype(np.float64)
+            v = numeric(table, name)
+            return v if v is not None else np.full(len(table), default)
     return np.full(len(table), default)
 
 
@@ -153,7 +174,7 @@ def _home_alt(tables: dict[str, RecordTable], gps_alt: NDArray[np.float64],
     """Home altitude MSL (m): ORGN type 1 (home) where logged, else the first 3D fix."""
     orgn = tables.get("ORGN")
     if orgn is not None and orgn.has("Type", "Alt"):
-        home = orgn.columns["Alt"][orgn.columns["Type"] == 1]
+        home = _col(orgn, "Alt")[_col(orgn, "Type") == 1]
         if home.size:
             return float(home[-1])
     good = np.flatnonzero(fix >= 3)
@@ -185,7 +206,7 @@ def build_position(tables: dict[str, RecordTable], clock: DataFlashClock,
     if np.all(np.isnan(rel)):
         rel = alt - _home_alt(tables, alt, fix)
     track = PositionTrack(t, _col(src, "Lat"), _col(src, "Lng"), alt, rel, speed,
-                          fix.astype(np.int16), sats.astype(np.int16), hdop, source=src.name)
+                          fix, sats, hdop, source=src.name)
     return drop_bad_positions(track, min_fix_type)
 
 
@@ -218,8 +239,8 @@ def _event_times(tab: RecordTable, clock: DataFlashClock) -> NDArray[np.float64]
     """Trigger times: the boot clock mapped to UTC, else the record's own GPS time."""
     t = _timed(tab, clock)
     if tab.has("GPSWeek", "GPSTime"):
-        week = tab.columns["GPSWeek"]
-        own = np.where(week > 0, gps_week_ms_to_utc_s(week, tab.columns["GPSTime"]), np.nan)
+        week = _col(tab, "GPSWeek")
+        own = np.where(week > 0, gps_week_ms_to_utc_s(week, _col(tab, "GPSTime")), np.nan)
         t = np.where(np.isfinite(t), t, own)
     return t
 
@@ -235,7 +256,7 @@ def build_camera_events(tables: dict[str, RecordTable], clock: DataFlashClock,
         if tab is None or len(tab) == 0:
             continue
         t = _event_times(tab, clock)
-        index = tab.columns["Img"].astype(np.int64) if tab.has("Img") else None
+        index = _col(tab, "Img")
         cols = [_col(tab, c) for c in ("Lat", "Lng", "Alt", "RelAlt")]
         att = [np.radians(_col(tab, a, b)) for a, b in (("R", "Roll"), ("P", "Pitch"), ("Y", "Yaw"))]
         gim = gimbal_at(gimbal, t, max_gap_s)
@@ -245,8 +266,8 @@ def build_camera_events(tables: dict[str, RecordTable], clock: DataFlashClock,
                 continue
             pose = _event_pose(float(t[i]), [c[i] for c in cols], [a[i] for a in att],
                                None if gim is None else [g[i] for g in gim], name)
-            events.append(CameraEvent(float(t[i]), None if index is None else int(index[i]),
-                                      pose, name))
+            img = int(index[i]) if np.isfinite(index[i]) else None
+            events.append(CameraEvent(float(t[i]), img, pose, name))
     events.sort(key=lambda e: e.t_utc_s)
     return events, untimed
 

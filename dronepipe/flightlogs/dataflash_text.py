@@ -39,6 +39,8 @@ def _delimiter(text: str) -> tuple[int, str] | None:
 
 
 def _parse_fmt(values: list[str], delimiter: str) -> MessageFormat | None:
+    if len(values) < 5:
+        return None
     try:
         type_id, length = int(values[0]), int(values[1])
     except ValueError:

@@ -93,3 +93,17 @@ def boot_segments(t_boot_s: ArrayLike, reset_s: float = 5.0) -> NDArray[np.int64
     starts = finite[1:][drops]
     seg[starts] = 1
     return np.cumsum(seg)
+
+
+def isolated_outliers(t: ArrayLike, jump_s: float = 60.0) -> NDArray[np.bool_]:
+    """Times (in file order) more than ``jump_s`` away from both neighbours while the
+    neighbours agree with each other: single corrupted time stamps."""
+    t = np.asarray(t, dtype=np.float64)
+    out = np.zeros(t.size, dtype=bool)
+    if t.size < 3:
+        return out
+    prev, cur, nxt = t[:-2], t[1:-1], t[2:]
+    with np.errstate(invalid="ignore"):
+        out[1:-1] = ((np.abs(cur - prev) > jump_s) & (np.abs(nxt - cur) > jump_s)
+                     & (np.abs(nxt - prev) <= jump_s))
+    return out

@@ -79,6 +79,9 @@ def _lerp(values: NDArray[np.float64], b: Bracket) -> NDArray[np.float64]:
 def interpolate_position(track: PositionTrack, b: Bracket) -> dict[str, NDArray[np.float64]]:
     """Latitude, longitude (degrees), altitudes (m) and ground speed (m/s) at the bracketed
     times, NaN where ``b`` has no value."""
+    if len(track) == 0:
+        keys = ("lat_deg", "lon_deg", "alt_msl_m", "alt_rel_m", "ground_speed_m_s")
+        return {k: np.full(b.frac.shape, np.nan) for k in keys}
     lon0, lon1 = track.lon_deg[b.i0], track.lon_deg[b.i1]
     dlon = lon1 - lon0
     dlon = np.where(dlon > 180.0, dlon - 360.0, np.where(dlon < -180.0, dlon + 360.0, dlon))

@@ -129,6 +129,8 @@ class TcpTransport:
             data = self._sock.recv(_BUFSIZE)
         except (TimeoutError, socket.timeout):
             return b""
+        except ConnectionError as exc:
+            raise LinkError(f"{self.name}: the other side closed the connection ({exc})") from exc
         if not data:
             raise LinkError(f"{self.name}: the other side closed the connection")
         return data

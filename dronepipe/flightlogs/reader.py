@@ -144,13 +144,12 @@ def _read_text(data: bytes, name: str, max_gap_s: float,
 def _read_tlog(data: bytes, name: str, max_gap_s: float, min_fix_type: int,
                progress: Progress | None) -> tuple[Telemetry, int]:
     report = (lambda done, total: progress("reading log", done, total)) if progress else None
-    collector, leftover = collect_tlog(data, report)
+    collector, ts = collect_tlog(data, report)
     b = build_mavlink(collector, max_gap_s=max_gap_s, min_fix_type=min_fix_type)
-    ls = collector.link_stats
-    stats = ReadStats(bytes_total=len(data), bytes_skipped=ls.bad_data_bytes + leftover,
-                      skip_runs=ls.bad_crc + ls.bad_data + int(leftover > 0), bad_crc=ls.bad_crc,
-                      bad_data=ls.bad_data, unknown_messages=ls.unknown_messages,
-                      truncated_records=int(leftover > 0), no_fix_positions=b.no_fix_positions,
+    stats = ReadStats(bytes_total=len(data), bytes_skipped=ts.bytes_skipped,
+                      skip_runs=ts.skip_runs, bad_crc=ts.bad_crc,
+                      unknown_messages=collector.link_stats.unknown_messages,
+                      truncated_records=int(ts.truncated > 0), no_fix_positions=b.no_fix_positions,
                       invalid_samples=b.invalid_samples)
     tel = Telemetry(name, TLOG, b.position, b.attitude, b.gimbal, b.camera_events, b.vehicle,
                     b.firmware, dict(collector.counts), stats, b.time_source, max_gap_s)

@@ -97,7 +97,10 @@ def iso_utc(t_utc_s: float) -> str:
     """ISO 8601 UTC text of a Unix time, millisecond precision (``2021-12-08T18:42:00.123Z``)."""
     if not math.isfinite(t_utc_s):
         return "nan"
-    dt = datetime.fromtimestamp(t_utc_s, tz=timezone.utc)
+    try:
+        dt = datetime.fromtimestamp(t_utc_s, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return f"{t_utc_s:.3f} s (not a calendar date)"
     return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

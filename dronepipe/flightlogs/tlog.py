@@ -1,66 +1,150 @@
 """Reading telemetry logs (``.tlog``): MAVLink 1/2 frames, each after an 8-byte
 big-endian time stamp (microseconds since the Unix epoch, written by the ground station).
 
-The file is walked exactly as pymavlink's ``mavlogfile`` walks it (time stamp, then
-bytes into the parser until a message or bad data comes out; after bad data a stamp
-more than 3 days off is searched for byte by byte), so message counts equal pymavlink's,
-but with our own parser instance (see ``mavlink_dialect``).
+Frames are decoded by pymavlink (our own parser instance, see ``mavlink_dialect``), but
+framed here: pymavlink's ``mavlogfile`` reads a stamp, then feeds bytes to its parser,
+and once a stamp and a frame are out of step (garbage, a cut-off file start) it keeps
+reading frame bytes as stamps and rarely finds its way back. Here a record is accepted
+when its frame decodes with a valid checksum (or is a complete frame of a message id the
+dialect does not know, followed by another record); otherwise the reader searches
+forward for the next position where one does, and counts the bytes it skipped. On an
+intact log this gives exactly pymavlink's messages.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from dronepipe.flightlogs.mavlink_collect import MavlinkCollector
-from dronepipe.flightlogs.mavlink_dialect import new_parser
+from dronepipe.flightlogs.mavlink_dialect import dialect, new_parser
 
 log = logging.getLogger(__name__)
 
-_THREE_DAYS_S = 3 * 24 * 3600.0
+_STAMP = 8
+_V1, _V2 = 0xFE, 0xFD
 _PROGRESS_EVERY = 1 << 20
 
 
-def _stamp(data: bytes, pos: int) -> float:
-    return int.from_bytes(data[pos:pos + 8], "big") * 1e-6
+@dataclass
+class TlogStats:
+    """What framing a tlog skipped."""
+
+    bytes_skipped: int = 0
+    skip_runs: int = 0
+    bad_crc: int = 0          # complete frames at a record boundary whose checksum failed
+    truncated: int = 0        # bytes of a cut-off record at the end
 
 
-def iter_tlog(data: bytes, progress: Callable[[int, int], None] | None = None
-              ) -> Iterator[tuple[Any, float, int]]:
-    """(message, ground-station time s, offset after it) for every message or BAD_DATA
-    in tlog bytes, in file order."""
-    mav = new_parser()
-    n, pos, last_t, last_bad, next_report = len(data), 0, None, False, _PROGRESS_EVERY
-    while n - pos >= 8:
-        t = _stamp(data, pos)
-        pos += 8
-        if last_bad and last_t is not None and abs(t - last_t) > _THREE_DAYS_S:
-            while abs(t - last_t) > _THREE_DAYS_S and n - pos >= 1:
-                pos += 1
-                t = _stamp(data, pos - 8)
-        msg = None
-        while msg is None:
-            chunk = data[pos:pos + mav.bytes_needed()]
-            pos += len(chunk)
-            msg = mav.parse_char(chunk)
-            if msg is None and not chunk:
-                return
-        last_bad = msg.get_type() == "BAD_DATA"
-        if not last_bad:
-            last_t = t
+def frame_length(data: bytes, q: int) -> int | None:
+    """Length of the MAVLink frame starting at ``q`` (header, payload, checksum, signature),
+    None where no frame starts there or its header is cut off."""
+    if q + 3 > len(data):
+        return None
+    magic, plen = data[q], data[q + 1]
+    if magic == _V1:
+        return plen + 8
+    if magic == _V2:
+        return plen + 12 + (13 if data[q + 2] & 0x01 else 0)
+    return None
+
+
+class _Framer:
+    """Decodes stamped frames at given offsets, telling good from bad."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.mav = new_parser()
+        self.known = dialect().mavlink_map
+        self.error = dialect().MAVError
+
+    def decode(self, pos: int, strict: bool) -> tuple[Any, int] | None:
+        """(message, end offset) of the record at ``pos``, or None. ``strict``: only
+        checksum-verified messages of known ids (used when searching for sync)."""
+        q = pos + _STAMP
+        length = frame_length(self.data, q)
+        if length is None or q + length > len(self.data):
+            return None
+        frame = self.data[q:q + length]
+        msgid = frame[5] if frame[0] == _V1 else int.from_bytes(frame[7:10], "little")
+        if msgid not in self.known and (strict or not self._followed(q + length)):
+            return None
+        try:
+            msg = self.mav.decode(bytearray(frame))
+        except self.error:
+            return None
+        return msg, q + length
+
+    def _followed(self, end: int) -> bool:
+        return end == len(self.data) or frame_length(self.data, end + _STAMP) is not None
+
+    def cut_off(self, pos: int) -> bool:
+        """Whether a frame starts at ``pos`` but the file ends before it does."""
+        q = pos + _STAMP
+        length = frame_length(self.data, q)
+        return length is not None and q + length > len(self.data)
+
+    def crc_failed_at(self, pos: int) -> int | None:
+        """End of a complete frame at ``pos`` whose checksum failed and that is followed by
+        a good record (so the frame boundary is right), else None."""
+        q = pos + _STAMP
+        length = frame_length(self.data, q)
+        if length is None or q + length > len(self.data):
+            return None
+        end = q + length
+        return end if end == len(self.data) or self.decode(end, strict=True) else None
+
+    def resync(self, start: int) -> int:
+        """The next offset >= ``start`` where a verified record starts (len(data) if none)."""
+        data, n = self.data, len(self.data)
+        q = start + _STAMP
+        while q < n:
+            a, b = data.find(b"\xfe", q), data.find(b"\xfd", q)
+            hits = [h for h in (a, b) if h != -1]
+            if not hits:
+                return n
+            q = min(hits)
+            if self.decode(q - _STAMP, strict=True) is not None:
+                return q - _STAMP
+            q += 1
+        return n
+
+
+def iter_tlog(data: bytes, stats: TlogStats | None = None,
+              progress: Callable[[int, int], None] | None = None) -> Iterator[tuple[Any, float]]:
+    """(message, ground-station time s) of every good record in tlog bytes, in file order;
+    what was skipped is added to ``stats``."""
+    stats = TlogStats() if stats is None else stats
+    framer, n, pos, next_report = _Framer(data), len(data), 0, _PROGRESS_EVERY
+    while n - pos >= _STAMP + 8:
+        got = framer.decode(pos, strict=False)
+        if got is not None:
+            yield got[0], int.from_bytes(data[pos:pos + _STAMP], "big") * 1e-6
+            pos = got[1]
+        elif framer.cut_off(pos):
+            break
+        else:
+            end = framer.crc_failed_at(pos)
+            stats.bad_crc += end is not None
+            nxt = end if end is not None else framer.resync(pos + 1)
+            stats.bytes_skipped += nxt - pos
+            stats.skip_runs += 1
+            pos = nxt
         if progress is not None and pos >= next_report:
             progress(pos, n)
             next_report += _PROGRESS_EVERY
-        yield msg, t, pos
+    if pos < n:
+        stats.truncated = n - pos
+        stats.bytes_skipped += n - pos
+        stats.skip_runs += 1
 
 
 def collect_tlog(data: bytes, progress: Callable[[int, int], None] | None = None
-                 ) -> tuple[MavlinkCollector, int]:
-    """A collector fed with every message of tlog bytes, and the count of bytes left
-    over at the end (a cut-off last frame)."""
-    c = MavlinkCollector()
-    end = 0
-    for msg, t, end in iter_tlog(data, progress):
+                 ) -> tuple[MavlinkCollector, TlogStats]:
+    """A collector fed with every good message of tlog bytes, and what was skipped."""
+    c, stats = MavlinkCollector(), TlogStats()
+    for msg, t in iter_tlog(data, stats, progress):
         c.add(msg, t)
-    return c, len(data) - end
+    return c, stats

@@ -17,7 +17,14 @@ T = TypeVar("T", bound="_Track")
 
 
 def _frozen_array(values: ArrayLike, dtype: Any) -> NDArray:
-    arr = np.array(values, dtype=dtype, copy=True).reshape(-1)
+    """A read-only 1-D copy; integer columns get -1 for NaN or out-of-range values."""
+    src = np.asarray(values)
+    if np.dtype(dtype).kind == "i" and src.dtype.kind == "f":
+        info = np.iinfo(dtype)
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(src) & (src >= info.min) & (src <= info.max)
+        src = np.where(ok, src, -1)
+    arr = np.array(src, dtype=dtype, copy=True).reshape(-1)
     arr.flags.writeable = False
     return arr
 
