@@ -225,6 +225,199 @@ def hotspots_cmd(ctx: click.Context, ortho: Path, out_dir: Path | None, as_json:
     click.echo(f"{len(rows)} hotspots; products in {out}")
 
 
+# --- process: the after-flight job ----------------------------------------------------
+@cli.command("process")
+@click.argument("flight", required=False, type=existing_path())
+@click.option("-o", "--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the orthomosaics, hotspot files, report.html and process.json.")
+@click.option("--log", "log_path", type=existing_path(dir_okay=False), default=None,
+              help="Flight log (.tlog, .bin, .log); default: the one in FLIGHT.")
+@click.option("--frames", "frames", type=existing_path(), multiple=True,
+              help="Frame files or folders (repeatable); default: FLIGHT/thermal and FLIGHT/rgb.")
+@click.option("--cameras", type=existing_path(dir_okay=False), default=None,
+              help="Camera file (TOML) for cameras not in the table; default: FLIGHT/cameras.toml.")
+@click.option("--only", type=click.Choice(["thermal", "rgb"]), default=None,
+              help="Process only thermal or only RGB frames.")
+@click.option("--time-offset", "time_offset_s", type=float, default=None,
+              help="Camera clock minus autopilot clock, seconds (when the log cannot tell).")
+@click.option("--dem", type=existing_path(dir_okay=False), default=None,
+              help="DEM GeoTIFF; camera heights are then altitudes MSL.")
+@click.option("--dem-datum", type=click.Choice(["msl", "ellipsoid"]), default=None,
+              help="Vertical datum of the DEM (default: as the file states, else MSL).")
+@click.option("--geoid-offset", "geoid_offset_m", type=float, default=None,
+              help="Geoid undulation (m) to convert an ellipsoidal DEM to MSL.")
+@click.option("--gsd", "gsd_m", type=click.FloatRange(min=0.0, min_open=True), default=None,
+              help="Mosaic ground sample distance, metres (default: native).")
+@click.option("--no-register", is_flag=True, help="Skip image registration (direct georeferencing only).")
+@click.option("--scheduler", default="threads", show_default=True,
+              help="dask scheduler: threads, processes, synchronous, or tcp://HOST:PORT of a cluster.")
+@click.option("--emissivity", type=click.FloatRange(0.0, 1.0, min_open=True), default=None,
+              help="Object emissivity for radiometric decoding (default: each file's own).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary object.")
+@click.pass_context
+def process_cmd(ctx: click.Context, flight: Path | None, out_dir: Path, log_path: Path | None,
+                frames: tuple[Path, ...], cameras: Path | None, only: str | None,
+                time_offset_s: float | None, dem: Path | None, dem_datum: str | None,
+                geoid_offset_m: float | None, gsd_m: float | None, no_register: bool,
+                scheduler: str, emissivity: float | None, as_json: bool) -> None:
+    """Orthomosaics, hotspots and the situation report of a flight (FLIGHT: a folder with a
+    log and thermal/ and/or rgb/ frames, or frames alone)."""
+    from dronepipe.pipeline import ProcessConfig, process
+    from dronepipe.thermal import DecodeOptions
+
+    if flight is None and not frames:
+        raise click.UsageError("give a FLIGHT folder or --frames")
+    config = ProcessConfig(flight, out_dir, log=log_path, frames=frames, cameras=cameras,
+                           kinds=(only,) if only else ("thermal", "rgb"),
+                           time_offset_s=time_offset_s, dem=dem, dem_datum=dem_datum,
+                           geoid_offset_m=geoid_offset_m, gsd_m=gsd_m, register=not no_register,
+                           scheduler=scheduler, decode=DecodeOptions(emissivity=emissivity))
+    with progress_callback(ctx) as progress:
+        result = process(config, progress)
+    summary = {"out_dir": str(result.out_dir), "frames": result.n_frames, "placed": result.n_placed,
+               "rejected": result.n_rejected, "hotspots": len(result.hotspots),
+               "mosaics": {k: str(m.path) for k, m in result.mosaics.items()},
+               "provenance": str(result.provenance)}
+    if as_json:
+        echo_json(summary)
+        return
+    click.echo(f"{result.n_placed} of {result.n_frames} frames placed ({result.n_rejected} rejected, "
+               f"see {result.provenance.name})")
+    for kind, m in result.mosaics.items():
+        click.echo(f"{kind:>7} mosaic: {m.path}  ({m.grid.width}x{m.grid.height} px, "
+                   f"{m.grid.gsd_m:.3f} m/px, EPSG:{m.grid.epsg})")
+    for h in result.hotspots:
+        click.echo(f"  #{h.id:<3} {h.kind.label:<12} max {h.max_c:6.1f} C  {h.mgrs}")
+    click.echo(f"{len(result.hotspots)} hotspots; report: {result.out_dir / 'report.html'}")
+
+
+# --- simulate: a simulated flight with its truth ---------------------------------------
+def _pair(text: str, sep: str, name: str) -> tuple[float, float]:
+    try:
+        a, b = (float(v) for v in text.split(sep))
+    except ValueError:
+        raise click.BadParameter(f"expected two numbers as A{sep}B, got {text!r}", param_hint=name) from None
+    return a, b
+
+
+@cli.command("simulate")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--seed", type=int, default=1, show_default=True, help="World, errors and noise.")
+@click.option("--frames", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Camera triggers (thermal + RGB frame pairs).")
+@click.option("--height", "height_m", type=click.FloatRange(min=5.0, min_open=True), default=80.0,
+              show_default=True, help="Flight height above take-off, metres.")
+@click.option("--overlap", default="0.8,0.7", show_default=True,
+              help="Forward,side overlap of the thermal footprints (fractions).")
+@click.option("--speed", "speed_m_s", type=click.FloatRange(min=1.0), default=6.0, show_default=True,
+              help="Survey speed, m/s.")
+@click.option("--line-azimuth", "line_azimuth_deg", type=float, default=20.0, show_default=True,
+              help="Grid azimuth of the survey lines, degrees.")
+@click.option("--lat", "lat_deg", type=float, default=49.4447, show_default=True)
+@click.option("--lon", "lon_deg", type=float, default=7.7689, show_default=True)
+@click.option("--start", "start_utc", default="2024-06-15T10:30:00+00:00", show_default=True,
+              help="Take-off time, ISO 8601 with offset.")
+@click.option("--no-errors", is_flag=True, help="Exact telemetry and clocks (no GNSS, attitude, "
+              "gimbal, clock or link errors).")
+@click.option("--gnss-error", "gnss_sigma_m", type=click.FloatRange(min=0.0), default=None,
+              help="GNSS random-walk size (1-sigma per horizontal axis), metres.")
+@click.option("--clock-offset", "clock_offset_s", type=float, default=None,
+              help="Camera clock ahead of the autopilot, seconds.")
+@click.option("--drop-rate", type=click.FloatRange(0.0, 1.0), default=None,
+              help="Fraction of tlog messages lost on the link.")
+@click.option("--terrain", is_flag=True, help="Gentle terrain (a DEM, written to truth/dem.tif).")
+@click.option("--relief", "relief_m", type=click.FloatRange(min=0.0), default=6.0, show_default=True,
+              help="Terrain relief, metres.")
+@click.option("--oblique", "oblique_deg", type=click.FloatRange(0.0, 45.0), default=0.0,
+              show_default=True, help="Gimbal tilt forward from nadir, degrees.")
+@click.option("--rgb-size", default="2000x1500", show_default=True,
+              help="RGB image size WxH, or 'none' for a thermal-only payload.")
+@click.option("--video-seconds", "video_s", type=click.FloatRange(min=0.0), default=4.0,
+              show_default=True, help="Length of the thermal video (0: none).")
+@click.option("--video-fps", type=click.FloatRange(min=1.0), default=30.0, show_default=True)
+@click.option("--video-span", default="0:150", show_default=True,
+              help="Temperatures (C) of grey 0 and 255 in the video, MIN:MAX.")
+@click.option("--hotspots", "hotspot_counts", default="1,4,2,2", show_default=True,
+              help="Fires,ember nests,persons,warm vehicles.")
+@click.option("--world-cell", "world_cell_m", type=click.FloatRange(min=0.005), default=0.05,
+              show_default=True, help="World raster cell, metres (finer than the finest GSD).")
+@click.option("--truth-cell", "truth_cell_m", type=click.FloatRange(min=0.005), default=0.1,
+              show_default=True, help="Truth orthophoto/temperature cell, a multiple of --world-cell.")
+@click.option("--tiff-compression", type=click.Choice(["deflate", "lzma"]), default="deflate",
+              show_default=True, help="Compression of the thermal TIFFs.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+@click.pass_context
+def simulate_cmd(ctx: click.Context, out_dir: Path, overlap: str, no_errors: bool,
+                 gnss_sigma_m: float | None, clock_offset_s: float | None, drop_rate: float | None,
+                 rgb_size: str, video_span: str, hotspot_counts: str, as_json: bool,
+                 relief_m: float, **options: Any) -> None:
+    """Simulate a survey flight into OUT_DIR, with its truth in OUT_DIR/truth."""
+    from dataclasses import replace
+
+    from dronepipe.sim import ErrorConfig, HotspotCounts, SimConfig, simulate
+    from dronepipe.sim.config import default_rgb
+
+    fwd, side = _pair(overlap, ",", "--overlap")
+    errors = ErrorConfig.none() if no_errors else ErrorConfig()
+    changes = {k: v for k, v in (("gnss_sigma_m", gnss_sigma_m), ("camera_clock_offset_s", clock_offset_s),
+                                  ("drop_rate", drop_rate)) if v is not None}
+    rgb = None
+    if rgb_size.lower() != "none":
+        w, h = _pair(rgb_size.lower(), "x", "--rgb-size")
+        rgb = default_rgb(int(w), int(h))
+    try:
+        counts = HotspotCounts(*(int(v) for v in hotspot_counts.split(",")))
+    except (TypeError, ValueError):
+        raise click.BadParameter("expected four counts F,E,P,V", param_hint="--hotspots") from None
+    try:
+        config = SimConfig(forward_overlap=fwd, side_overlap=side, errors=replace(errors, **changes),
+                           rgb=rgb, video_span_c=_pair(video_span, ":", "--video-span"),
+                           hotspots=counts, terrain_relief_m=relief_m, **options)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    with progress_callback(ctx) as report:
+        result = simulate(config, out_dir, progress=report)
+    summary = {"out_dir": str(result.out_dir), "frames": result.frames,
+               "video_frames": result.video_frames, "flight_duration_s": round(result.flight_duration_s, 1),
+               "world_cells": list(result.world_size), "hotspots": result.hotspots,
+               "seconds": {k: round(v, 2) for k, v in result.timings_s.items()}}
+    if as_json:
+        echo_json(summary)
+    else:
+        click.echo(f"{result.frames} frame pairs, {result.video_frames} video frames, "
+                   f"{result.hotspots} hot objects -> {result.out_dir} (truth in {result.out_dir / 'truth'})")
+
+
+# --- evaluate: a processed flight against the simulator's truth ------------------------
+@cli.command("evaluate")
+@click.argument("result_dir", type=existing_path(file_okay=False))
+@click.option("--truth", "truth_dir", required=True, type=existing_path(file_okay=False),
+              help="The truth folder (OUT_DIR/truth of dronepipe simulate) or the flight folder.")
+@click.option("--radius", "match_radius_m", type=click.FloatRange(min=0.0, min_open=True), default=5.0,
+              show_default=True, help="Hotspot matching distance, metres.")
+@click.option("--min-area", "min_area_m2", type=click.FloatRange(min=0.0), default=0.0,
+              show_default=True, help="True targets smaller than this (m2) do not count for recall.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def evaluate_cmd(result_dir: Path, truth_dir: Path, match_radius_m: float, min_area_m2: float,
+                 as_json: bool) -> None:
+    """Compare RESULT_DIR (what dronepipe process wrote) with the truth."""
+    from dronepipe.evaluation import EvalConfig, evaluate
+
+    ev = evaluate(result_dir, truth_dir, EvalConfig(match_radius_m=match_radius_m,
+                                                    min_area_m2=min_area_m2)).as_dict()
+    if as_json:
+        echo_json(ev)
+        return
+    def show(v: Any, unit: str = "") -> str:
+        return "n/a" if v is None else f"{v:g}{unit}"
+    click.echo(f"mosaic RMSE          {show(ev['mosaic_rmse_m'], ' m')} ({ev['mosaic_points']} points)")
+    click.echo(f"temperature MAE      {show(ev['temperature_mae_c'], ' C')} ({ev['temperature_cells']} cells)")
+    click.echo(f"hotspot recall       {show(ev['hotspot_recall'])}")
+    click.echo(f"hotspot precision    {show(ev['hotspot_precision'])}")
+    click.echo(f"hotspot error p50/90 {show(ev['hotspot_error_p50_m'], ' m')} / {show(ev['hotspot_error_p90_m'], ' m')}")
+    click.echo(f"false alarms / ha    {show(ev['false_alarms_per_ha'])}")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="dronepipe")
