@@ -36,11 +36,11 @@ from numpy.typing import NDArray
 from dronepipe.flightlogs.dataflash_format import (
     BUILTIN_FMT, FMT_LENGTH, FMT_TYPE, HEAD1, HEAD2, MessageFormat, decode_text,
 )
+from dronepipe.flightlogs.record_chain import in_sorted, reachable
 
 log = logging.getLogger(__name__)
 
 _CHUNK = 1 << 24          # bytes per pass when searching headers (bounds temporary memory)
-_FIXPOINT_PASSES = 24     # vectorised passes before switching to pointer doubling
 _DEFINITION_ROUNDS = 8    # FMT/chain agreement rounds before the sequential walk decides
 BENIGN_TAIL_BYTES = 528   # pymavlink's allowance for padding at the end of block logs
 
@@ -144,43 +144,6 @@ def _successors(node_pos: NDArray[np.int64], node_len: NDArray[np.int64],
     return np.append(nxt, m)
 
 
-def _reachable_fixpoint(succ: NDArray[np.int64]) -> NDArray[np.bool_] | None:
-    """Nodes reachable from node 0 by following ``succ``, or None if it did not settle."""
-    m = succ.size - 1
-    on = np.ones(m, dtype=bool)
-    for _ in range(_FIXPOINT_PASSES):
-        has_pred = np.zeros(m + 1, dtype=bool)
-        has_pred[succ[:m][on]] = True
-        has_pred[0] = True
-        new_on = has_pred[:m]
-        if np.array_equal(new_on, on):
-            return on
-        on = new_on
-    return None
-
-
-def _reachable_doubling(succ: NDArray[np.int64]) -> NDArray[np.bool_]:
-    """Nodes reachable from node 0 (exact, O(m log m)): pointer doubling."""
-    m = succ.size - 1
-    reach = np.zeros(m + 1, dtype=bool)
-    reach[0] = True
-    jump = succ.copy()
-    while True:
-        reach[jump[np.flatnonzero(reach)]] = True
-        if np.all(jump[:m] == m):
-            break
-        jump = jump[jump]
-    return reach[:m]
-
-
-def reachable(succ: NDArray[np.int64]) -> NDArray[np.bool_]:
-    """Which nodes lie on the chain that starts at node 0."""
-    if succ.size <= 1:
-        return np.zeros(0, dtype=bool)
-    on = _reachable_fixpoint(succ)
-    return on if on is not None else _reachable_doubling(succ)
-
-
 @dataclass(frozen=True, eq=False)
 class _Chain:
     """The records of the log: file offsets, definition index, and what was skipped."""
@@ -204,8 +167,8 @@ class _Candidates:
         content = {int(p): parse_fmt_record(data, int(p)) for p in fmt_pos}
         self.fmt_content = {p: f for p, f in content.items() if f is not None}
         # an FMT whose content pymavlink rejects is not a record (it resyncs after it)
-        bad = np.array([p for p, f in content.items() if f is None], dtype=np.int64)
-        self.rejected = np.isin(self.pos, bad)
+        bad = np.array(sorted(p for p, f in content.items() if f is None), dtype=np.int64)
+        self.rejected = in_sorted(self.pos, bad)
 
     def definitions(self, fmt_positions: Iterable[int]) -> _Definitions:
         """Definitions carried by the FMT records at these offsets (FMT's own layout
@@ -219,16 +182,16 @@ class _Candidates:
         idx = defs.resolve(self.pos, self.type, self.size)
         lengths = np.array([f.length if f.valid else -1 for f in defs.formats], dtype=np.int64)
         node_len = np.where(idx >= 0, lengths[np.maximum(idx, 0)], -1)
-        is_node = (node_len > 0) & ~self.rejected
-        node_pos, node_len, node_def = self.pos[is_node], node_len[is_node], idx[is_node]
-        on = reachable(_successors(node_pos, node_len, self.size))
-        pos, length, def_idx = node_pos[on], node_len[on], node_def[on]
+        node_idx = np.flatnonzero((node_len > 0) & ~self.rejected)
+        node_pos, node_len = self.pos[node_idx], node_len[node_idx]
+        on_idx = node_idx[reachable(_successors(node_pos, node_len, self.size))]
         truncated_at = -1
-        if pos.size and pos[-1] + length[-1] > self.size:
-            truncated_at = int(pos[-1])
-            pos, def_idx = pos[:-1], def_idx[:-1]
-        off = ~np.isin(self.pos, pos)
-        return _Chain(pos, def_idx, defs, truncated_at, self.pos[off], idx[off])
+        if on_idx.size and self.pos[on_idx[-1]] + lengths[idx[on_idx[-1]]] > self.size:
+            truncated_at = int(self.pos[on_idx[-1]])
+            on_idx = on_idx[:-1]
+        off = np.ones(self.pos.size, dtype=bool)
+        off[on_idx] = False
+        return _Chain(self.pos[on_idx], idx[on_idx], defs, truncated_at, self.pos[off], idx[off])
 
     def consistent_chain(self) -> _Chain | None:
         """The chain whose FMT records are exactly the definitions it was built with, or
@@ -287,7 +250,7 @@ def _chain_from_walk(cands: _Candidates, data: NDArray[np.uint8]) -> _Chain:
     fmt_on = [int(p) for p in pos[types == FMT_TYPE] if int(p) in cands.fmt_content]
     defs = cands.definitions(fmt_on)
     def_idx = defs.resolve(pos, types, cands.size)
-    off = ~np.isin(cands.pos, pos)
+    off = ~in_sorted(cands.pos, pos)
     return _Chain(pos, def_idx, defs, truncated_at, cands.pos[off],
                   defs.resolve(cands.pos[off], cands.type[off], cands.size))
 

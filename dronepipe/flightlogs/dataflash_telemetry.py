@@ -29,6 +29,7 @@ from dronepipe.flightlogs.dataflash_binary import RecordTable
 from dronepipe.flightlogs.gpstime import (
     boot_segments, gps_week_ms_to_utc_s, isolated_outliers, median_offset_s, plausible_utc,
 )
+from dronepipe.flightlogs.record_chain import in_sorted
 from dronepipe.flightlogs.records import CameraEvent, Pose
 from dronepipe.flightlogs.rotations import wrap_pi
 from dronepipe.flightlogs.track_ops import (
@@ -112,7 +113,7 @@ class DataFlashClock:
         """UTC seconds of records (NaN where their session has no UTC, where their time
         stamp is corrupt, or where the result is no plausible date)."""
         t = boot_s + self.offsets_s[self.session_of(table.offsets)]
-        bad = np.isin(table.offsets, self.corrupt)
+        bad = in_sorted(table.offsets, self.corrupt)
         if self.time_source == "autopilot":
             bad |= ~plausible_utc(t)
         return np.where(bad, np.nan, t)
@@ -139,7 +140,7 @@ def build_clock(tables: dict[str, RecordTable]) -> DataFlashClock:
     offsets = np.full(n_sessions, np.nan)
     gps = tables.get("GPS")
     if gps is not None and (gb := boot_seconds(gps)) is not None:
-        ok = ~np.isin(gps.offsets, corrupt_offsets)
+        ok = ~in_sorted(gps.offsets, corrupt_offsets)
         gs, gu = np.searchsorted(starts, gps.offsets, side="right"), gps_utc(gps)
         for s in range(n_sessions):
             sel = ok & (gs == s)
