@@ -32,6 +32,7 @@ from dronepipe.stitching.camera import CameraModel
 
 F64 = NDArray[np.float64]
 HeightRef = Literal["takeoff", "msl"]
+_REMAP_WIDTH = 4096
 
 
 @dataclass(frozen=True)
@@ -135,12 +136,22 @@ class GridGround:
         e = np.asarray(easting_m, dtype=np.float64)
         n = np.asarray(northing_m, dtype=np.float64)
         shape = np.broadcast(e, n).shape
-        col = (np.broadcast_to(e, shape) - self.origin_m[0]) / self.cell_m - 0.5
-        row = (self.origin_m[1] - np.broadcast_to(n, shape)) / self.cell_m - 0.5
-        out = cv2.remap(self.heights_m.astype(np.float32), col.astype(np.float32).reshape(-1, 1),
-                        row.astype(np.float32).reshape(-1, 1), cv2.INTER_LINEAR,
-                        borderMode=cv2.BORDER_CONSTANT, borderValue=np.nan)
-        return out.reshape(shape).astype(np.float64)
+        col = ((np.broadcast_to(e, shape) - self.origin_m[0]) / self.cell_m - 0.5).ravel()
+        row = ((self.origin_m[1] - np.broadcast_to(n, shape)) / self.cell_m - 0.5).ravel()
+        # cv2.remap takes maps of fewer than 32767 rows and columns: lay the points out
+        # in rows of _REMAP_WIDTH, in blocks of at most _REMAP_WIDTH rows
+        heights = self.heights_m.astype(np.float32)
+        out = np.empty(col.size, dtype=np.float64)
+        block = _REMAP_WIDTH * _REMAP_WIDTH
+        for start in range(0, col.size, block):
+            c, r = col[start:start + block], row[start:start + block]
+            pad = -c.size % _REMAP_WIDTH
+            mc = np.pad(c.astype(np.float32), (0, pad), constant_values=-1.0).reshape(-1, _REMAP_WIDTH)
+            mr = np.pad(r.astype(np.float32), (0, pad), constant_values=-1.0).reshape(-1, _REMAP_WIDTH)
+            got = cv2.remap(heights, mc, mr, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                            borderValue=np.nan)
+            out[start:start + c.size] = got.ravel()[:c.size]
+        return out.reshape(shape)
 
 
 def intersect_ground(cam: CameraPose, rays_cam: ArrayLike, ground: Ground,

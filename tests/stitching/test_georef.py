@@ -96,3 +96,18 @@ def test_terrain_intersection_on_a_slope() -> None:
     assert np.allclose(pts[..., 2], 0.1 * (pts[..., 0] - e0), atol=1e-3)
     u2, v2 = ground_to_pixels(cp, cam, pts)
     assert np.max(np.hypot(u2 - u, v2 - v)) < 1e-3
+
+
+def test_grid_ground_answers_for_more_points_than_remap_takes_in_one_row() -> None:
+    """cv2.remap limits maps to 32767 rows; a whole image's rays are millions of points."""
+    cell = 1.0
+    ee = 500.0 + cell * (np.arange(200) + 0.5)
+    heights = np.tile(0.1 * (ee - 500.0), (100, 1)) + 230.0    # 10 % slope rising east
+    ground = GridGround(heights, (500.0, 1000.0), cell)
+    rng = np.random.default_rng(0)
+    e = rng.uniform(501.0, 699.0, 70_007)
+    n = rng.uniform(901.0, 999.0, 70_007)
+    h = ground.height_at(e.reshape(7, 10_001), n.reshape(7, 10_001))
+    assert h.shape == (7, 10_001)
+    np.testing.assert_allclose(h.ravel(), 230.0 + 0.1 * (e - 500.0), atol=2e-3)
+    assert np.isnan(ground.height_at(400.0, 950.0))
