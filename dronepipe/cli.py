@@ -225,6 +225,72 @@ def hotspots_cmd(ctx: click.Context, ortho: Path, out_dir: Path | None, as_json:
     click.echo(f"{len(rows)} hotspots; products in {out}")
 
 
+# --- process: the after-flight job ----------------------------------------------------
+@cli.command("process")
+@click.argument("flight", required=False, type=existing_path())
+@click.option("-o", "--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the orthomosaics, hotspot files, report.html and process.json.")
+@click.option("--log", "log_path", type=existing_path(dir_okay=False), default=None,
+              help="Flight log (.tlog, .bin, .log); default: the one in FLIGHT.")
+@click.option("--frames", "frames", type=existing_path(), multiple=True,
+              help="Frame files or folders (repeatable); default: FLIGHT/thermal and FLIGHT/rgb.")
+@click.option("--cameras", type=existing_path(dir_okay=False), default=None,
+              help="Camera file (TOML) for cameras not in the table; default: FLIGHT/cameras.toml.")
+@click.option("--only", type=click.Choice(["thermal", "rgb"]), default=None,
+              help="Process only thermal or only RGB frames.")
+@click.option("--time-offset", "time_offset_s", type=float, default=None,
+              help="Camera clock minus autopilot clock, seconds (when the log cannot tell).")
+@click.option("--dem", type=existing_path(dir_okay=False), default=None,
+              help="DEM GeoTIFF; camera heights are then altitudes MSL.")
+@click.option("--dem-datum", type=click.Choice(["msl", "ellipsoid"]), default=None,
+              help="Vertical datum of the DEM (default: as the file states, else MSL).")
+@click.option("--geoid-offset", "geoid_offset_m", type=float, default=None,
+              help="Geoid undulation (m) to convert an ellipsoidal DEM to MSL.")
+@click.option("--gsd", "gsd_m", type=click.FloatRange(min=0.0, min_open=True), default=None,
+              help="Mosaic ground sample distance, metres (default: native).")
+@click.option("--no-register", is_flag=True, help="Skip image registration (direct georeferencing only).")
+@click.option("--scheduler", default="threads", show_default=True,
+              help="dask scheduler: threads, processes, synchronous, or tcp://HOST:PORT of a cluster.")
+@click.option("--emissivity", type=click.FloatRange(0.0, 1.0, min_open=True), default=None,
+              help="Object emissivity for radiometric decoding (default: each file's own).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary object.")
+@click.pass_context
+def process_cmd(ctx: click.Context, flight: Path | None, out_dir: Path, log_path: Path | None,
+                frames: tuple[Path, ...], cameras: Path | None, only: str | None,
+                time_offset_s: float | None, dem: Path | None, dem_datum: str | None,
+                geoid_offset_m: float | None, gsd_m: float | None, no_register: bool,
+                scheduler: str, emissivity: float | None, as_json: bool) -> None:
+    """Orthomosaics, hotspots and the situation report of a flight (FLIGHT: a folder with a
+    log and thermal/ and/or rgb/ frames, or frames alone)."""
+    from dronepipe.pipeline import ProcessConfig, process
+    from dronepipe.thermal import DecodeOptions
+
+    if flight is None and not frames:
+        raise click.UsageError("give a FLIGHT folder or --frames")
+    config = ProcessConfig(flight, out_dir, log=log_path, frames=frames, cameras=cameras,
+                           kinds=(only,) if only else ("thermal", "rgb"),
+                           time_offset_s=time_offset_s, dem=dem, dem_datum=dem_datum,
+                           geoid_offset_m=geoid_offset_m, gsd_m=gsd_m, register=not no_register,
+                           scheduler=scheduler, decode=DecodeOptions(emissivity=emissivity))
+    with progress_callback(ctx) as progress:
+        result = process(config, progress)
+    summary = {"out_dir": str(result.out_dir), "frames": result.n_frames, "placed": result.n_placed,
+               "rejected": result.n_rejected, "hotspots": len(result.hotspots),
+               "mosaics": {k: str(m.path) for k, m in result.mosaics.items()},
+               "provenance": str(result.provenance)}
+    if as_json:
+        echo_json(summary)
+        return
+    click.echo(f"{result.n_placed} of {result.n_frames} frames placed ({result.n_rejected} rejected, "
+               f"see {result.provenance.name})")
+    for kind, m in result.mosaics.items():
+        click.echo(f"{kind:>7} mosaic: {m.path}  ({m.grid.width}x{m.grid.height} px, "
+                   f"{m.grid.gsd_m:.3f} m/px, EPSG:{m.grid.epsg})")
+    for h in result.hotspots:
+        click.echo(f"  #{h.id:<3} {h.kind.label:<12} max {h.max_c:6.1f} C  {h.mgrs}")
+    click.echo(f"{len(result.hotspots)} hotspots; report: {result.out_dir / 'report.html'}")
+
+
 # --- simulate: a simulated flight with its truth ---------------------------------------
 def _pair(text: str, sep: str, name: str) -> tuple[float, float]:
     try:

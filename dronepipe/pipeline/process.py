@@ -1,0 +1,176 @@
+"""``process``: the after-flight job, composed of the stage functions.
+
+find inputs -> read telemetry -> discover frames -> camera models -> time sync (a pose
+or a reason per frame) -> place on the map (flat ground or DEM) -> register and adjust
+-> orthomosaics (dask, tiled) -> hotspots (detect per frame, track on the map) ->
+products (COGs, hotspot files, situation report, process.json).
+
+The live mode composes the same stage functions frame by frame; nothing here is
+copied there.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from dronepipe.errors import DronepipeError
+from dronepipe.flightlogs import read_telemetry
+from dronepipe.flightlogs.telemetry import Telemetry
+from dronepipe.flightlogs.timesync import pose_frames
+from dronepipe.frames.discover import discover_frames
+from dronepipe.frames.refs import FrameRef, Posed, Rejected
+from dronepipe.pipeline.config import ProcessConfig
+from dronepipe.pipeline.hotspots import track_hotspots
+from dronepipe.pipeline.inputs import find_inputs
+from dronepipe.pipeline.loader import FrameLoader, frame_id
+from dronepipe.pipeline.place import CameraResolver, Placement, place_frames, utm_frame_of
+from dronepipe.pipeline.products import ProcessResult, write_products
+from dronepipe.stitching.cameras import load_camera_file
+from dronepipe.stitching.dem import load_dem
+from dronepipe.stitching.geoframe import GeoFrame
+from dronepipe.stitching.grid import grid_for, union_bounds
+from dronepipe.stitching.mosaic import Mosaic, MosaicProduct
+from dronepipe.stitching.register import RegistrationConfig, register_and_adjust
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class _Run:
+    """What the stages found so far (a working record of one run, not a product)."""
+
+    config: ProcessConfig
+    progress: Progress
+    telemetry: Telemetry | None = None
+    frames: tuple[FrameRef, ...] = ()
+    unreadable: tuple[tuple[Path, str], ...] = ()
+    posed: list[Posed] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    sync: dict[str, Any] = field(default_factory=dict)
+    cameras: CameraResolver = field(default_factory=CameraResolver)
+    placement: Placement | None = None
+    geoframes: dict[str, list[GeoFrame]] = field(default_factory=dict)
+    registration: dict[str, Any] = field(default_factory=dict)
+    mosaics: dict[str, MosaicProduct] = field(default_factory=dict)
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+
+def process(config: ProcessConfig, progress: Progress | None = None) -> ProcessResult:
+    """Run the whole after-flight job; see the module docstring. Raises
+    ``DronepipeError`` where nothing usable remains (no frames, no poses)."""
+    run = _Run(config, progress or (lambda stage, done, total: None))
+    for name, stage in (("poses", _poses), ("placement", _placement),
+                        ("registration", _registration), ("mosaics", _mosaics)):
+        t0 = time.perf_counter()
+        stage(run)
+        run.timings_s[name] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
+    loader = _loader(run)
+    thermal = run.geoframes.get("thermal", [])
+    hotspots = track_hotspots(thermal, loader, config.detection, config.position_sigma_m,
+                              run.progress) if thermal else []
+    run.timings_s["hotspots"] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
+    result = write_products(run, hotspots)
+    run.timings_s["products"] = round(time.perf_counter() - t0, 3)
+    return result
+
+
+def _poses(run: _Run) -> None:
+    cfg = run.config
+    inputs = find_inputs(cfg.flight, log=cfg.log, frames=cfg.frames, cameras=cfg.cameras)
+    run.config = cfg = replace(cfg, log=inputs.log, frames=inputs.frame_sources,
+                               cameras=inputs.cameras)
+    run.telemetry = read_telemetry(inputs.log) if inputs.log is not None else None
+    found = discover_frames(list(inputs.frame_sources))
+    kinds = set(cfg.kinds)
+    run.frames = tuple(f for f in found.frames if f.kind in kinds)
+    run.unreadable = found.unreadable
+    if not run.frames:
+        raise DronepipeError(f"no {' or '.join(sorted(kinds))} frames found in "
+                             f"{', '.join(map(str, inputs.frame_sources))}")
+    run.cameras = CameraResolver(load_camera_file(inputs.cameras) if inputs.cameras else ())
+    results, reports = pose_frames(run.frames, run.telemetry, time_offset_s=cfg.time_offset_s,
+                                   exif_alt_is_takeoff=_exif_alt_is_takeoff(run.cameras))
+    run.sync = {k: r.as_dict() for k, r in reports.items()}
+    run.posed = [r for r in results if isinstance(r, Posed)]
+    run.rejected = [r for r in results if isinstance(r, Rejected)]
+    run.progress("poses", len(results), len(results))
+    if not run.posed:
+        first = run.rejected[0].reason if run.rejected else "no frames"
+        raise DronepipeError(f"no frame could be given a pose ({len(run.rejected)} rejected; "
+                             f"first: {first})")
+
+
+def _exif_alt_is_takeoff(cameras: CameraResolver) -> Callable[[FrameRef], bool]:
+    def flag(frame: FrameRef) -> bool:
+        try:
+            return cameras(frame).exif_alt_is_takeoff
+        except DronepipeError:
+            return False
+    return flag
+
+
+def _placement(run: _Run) -> None:
+    cfg = run.config
+    placement = Placement(utm_frame_of(run.posed))
+    placed, rejected = place_frames(run.posed, run.cameras, placement)
+    if cfg.dem is not None and placed:
+        w, s, e, n = union_bounds(g.footprint_m for g in placed)
+        pad = cfg.dem_pad_m
+        ground = load_dem(cfg.dem, placement.frame, (w - pad, s - pad, e + pad, n + pad),
+                          cfg.dem_cell_m, cfg.dem_datum, cfg.geoid_offset_m)
+        placement = Placement(placement.frame, ground, "msl")
+        placed, rejected = place_frames(run.posed, run.cameras, placement)
+    run.placement = placement
+    run.rejected.extend(rejected)
+    for gf in placed:
+        run.geoframes.setdefault(gf.kind, []).append(gf)
+    if not placed:
+        raise DronepipeError(f"no frame could be placed on the map (first reason: "
+                             f"{rejected[0].reason if rejected else 'none'})")
+    run.progress("placement", len(placed), len(run.posed))
+
+
+def _loader(run: _Run) -> FrameLoader:
+    return FrameLoader({frame_id(f): f for f in run.frames}, run.config.decode)
+
+
+def _registration(run: _Run) -> None:
+    if not run.config.register:
+        return
+    loader = _loader(run)
+    reg_cfg = RegistrationConfig(scheduler=run.config.scheduler)
+    for kind, gfs in run.geoframes.items():
+        if len(gfs) < 2:
+            continue
+        corrected, report = register_and_adjust(
+            gfs, loader, reg_cfg, lambda stage, done, total, k=kind: run.progress(
+                f"register {k}", done, total))
+        run.geoframes[kind] = corrected
+        run.registration[kind] = report.to_dict()
+
+
+def _mosaics(run: _Run) -> None:
+    cfg = run.config
+    loader = _loader(run)
+    cfg.out_dir.mkdir(parents=True, exist_ok=True)
+    for kind in ("thermal", "rgb"):
+        gfs = run.geoframes.get(kind)
+        if not gfs:
+            continue
+        gsd = cfg.gsd_m if cfg.gsd_m else None
+        grid = grid_for(gfs, gsd)
+        with Mosaic(grid, kind, cache_tiles=cfg.cache_tiles) as mosaic:
+            mosaic.feed_many(gfs, loader, cfg.scheduler,
+                             progress=lambda d, t, k=kind: run.progress(f"mosaic {k}", d, t))
+            run.mosaics[kind] = mosaic.finish(cfg.out_dir / f"ortho_{kind}.tif")
+
+
+__all__: Sequence[str] = ["process", "ProcessConfig", "ProcessResult"]
