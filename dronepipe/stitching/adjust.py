@@ -1,0 +1,221 @@
+"""The block adjustment: per-frame similarity corrections from tie points and GNSS priors.
+
+Unknowns, per free frame ``k``: ``x_k = (dx, dy, dtheta, log s)`` of the correction
+``T_k(p) = c_k + s R(dtheta) (p - c_k) + (dx, dy)`` about the frame's centre ``c_k``
+(``correction.Correction2D``). Residuals:
+
+- a tie point seen at raw ground point ``p`` in frame a and ``q`` in frame b:
+  ``(T_a(p) - T_b(q)) / (sigma sqrt(s_a s_b))`` (2 rows; sigma = the tie's precision,
+  metres), under a robust loss (Huber or soft-l1, by iteratively reweighted least
+  squares) against the false matches RANSAC let through. Dividing by the frames' scales
+  measures the residual in the frames' own (raw) units: in map units, shrinking the
+  whole block would shrink every residual, and the solver would buy that with the
+  scale priors (a block 3 % too small on a test block);
+- a prior per parameter: ``(x_k - mean_k) / sigma_k`` (the GNSS/attitude uncertainty).
+  The priors anchor the block (the gauge): a systematic GNSS offset moves the whole
+  block, as it should; the seams are fixed by the ties.
+
+Gauss-Newton on the sparse problem: the Jacobian is ``scipy.sparse`` (8 non-zeros per
+tie row at most), the normal matrix 4F x 4F with one 4x4 block per frame and one per
+matched pair, solved by sparse LU (SuperLU); unknowns are scaled by their prior sigma
+so the matrix is well conditioned (diagonal >= 1). No dense matrix anywhere: memory
+and time grow with frames + pairs + ties. Frames not ``free`` keep ``x0`` (the live mode
+registers a new frame against fixed, already placed ones).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+from scipy.sparse.linalg import spsolve
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+Loss = Literal["huber", "soft_l1", "linear"]
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Ties:
+    """Tie points, columnar: frames ``a``/``b`` (indices), raw ground points ``raw_a``/
+    ``raw_b`` (N, 2 metres), ``sigma_m`` (N,) and ``pair`` (N,) the pair each came from."""
+
+    a: I64 = field(repr=False)
+    b: I64 = field(repr=False)
+    raw_a: F64 = field(repr=False)
+    raw_b: F64 = field(repr=False)
+    sigma_m: F64 = field(repr=False)
+    pair: I64 = field(repr=False)
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+    @classmethod
+    def concat(cls, parts: Sequence[Ties]) -> Ties:
+        if not parts:
+            z = np.zeros(0, np.int64)
+            return cls(z, z, np.zeros((0, 2)), np.zeros((0, 2)), np.zeros(0), z)
+        return cls(*(np.concatenate([getattr(p, n) for p in parts])
+                     for n in ("a", "b", "raw_a", "raw_b", "sigma_m", "pair")))
+
+
+@dataclass(frozen=True)
+class SolverConfig:
+    """``loss`` on tie residuals and its ``loss_scale`` (tie sigmas); Gauss-Newton stops
+    after ``max_iterations`` or when no step exceeds ``tolerance`` prior sigmas."""
+
+    loss: Loss = "huber"
+    loss_scale: float = 2.0
+    max_iterations: int = 30
+    tolerance: float = 1e-6
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Solved ``params`` (F, 4: dx m, dy m, dtheta rad in (-pi, pi], log scale), the tie
+    weights of the robust loss (1 = full), iterations, whether it converged, and the
+    final robust cost (in squared sigmas)."""
+
+    params: F64 = field(repr=False)
+    tie_weights: F64 = field(repr=False)
+    iterations: int
+    converged: bool
+    cost: float
+
+
+def apply(params: F64, centres: F64, points: F64) -> F64:
+    """Corrected points (N, 2): each row's ``points`` through its ``params``/``centres`` row."""
+    s = np.exp(params[:, 3])
+    c, sn = np.cos(params[:, 2]), np.sin(params[:, 2])
+    x, y = points[:, 0] - centres[:, 0], points[:, 1] - centres[:, 1]
+    return np.stack([centres[:, 0] + s * (c * x - sn * y) + params[:, 0],
+                     centres[:, 1] + s * (sn * x + c * y) + params[:, 1]], axis=-1)
+
+
+def tie_residuals(params: F64, centres: F64, ties: Ties) -> F64:
+    """Tie residuals (N, 2) in map metres: corrected point from frame a minus from frame b."""
+    return (apply(params[ties.a], centres[ties.a], ties.raw_a)
+            - apply(params[ties.b], centres[ties.b], ties.raw_b))
+
+
+def robust_weights(norm: F64, loss: Loss, k: float) -> F64:
+    """IRLS weights for normalised residual norms."""
+    if loss == "linear":
+        return np.ones_like(norm)
+    if loss == "huber":
+        return np.where(norm <= k, 1.0, k / np.maximum(norm, 1e-300))
+    if loss == "soft_l1":
+        return 1.0 / np.sqrt(1.0 + (norm / k) ** 2)
+    raise ValueError(f"loss must be 'huber', 'soft_l1' or 'linear', got {loss!r}")
+
+
+def robust_cost(norm: F64, loss: Loss, k: float) -> float:
+    if loss == "huber":
+        return float(np.where(norm <= k, norm ** 2, 2 * k * norm - k * k).sum())
+    if loss == "soft_l1":
+        return float((2 * k * k * (np.sqrt(1 + (norm / k) ** 2) - 1)).sum())
+    return float((norm ** 2).sum())
+
+
+def solve(centres: F64, ties: Ties, prior_mean: F64, prior_sigma: F64, x0: F64,
+          free: NDArray[np.bool_], config: SolverConfig = SolverConfig()) -> Solution:
+    """Solve the adjustment (see module). ``centres`` (F, 2); ``prior_mean``,
+    ``prior_sigma``, ``x0`` (F, 4); ``free`` (F,) which frames to solve."""
+    x = np.array(x0, dtype=np.float64)
+    cols = np.full(len(x), -1, np.int64)
+    cols[free] = np.arange(int(free.sum()))
+    sigma = prior_sigma[free].ravel()
+    cost = _cost(x, centres, ties, prior_mean, prior_sigma, free, config)
+    converged, it = False, 0
+    for it in range(1, config.max_iterations + 1):
+        dz = _gn_step(x, centres, ties, prior_mean, prior_sigma, free, cols, config)
+        step, new_cost = 1.0, math.inf
+        for _ in range(6):  # step halving keeps the robust cost going down
+            trial = x.copy()
+            trial[free] += (step * dz * sigma).reshape(-1, 4)
+            new_cost = _cost(trial, centres, ties, prior_mean, prior_sigma, free, config)
+            if new_cost <= cost * (1 + 1e-12):
+                break
+            step /= 2
+        x, cost = trial, new_cost
+        if step * float(np.abs(dz).max(initial=0.0)) < config.tolerance:
+            converged = True
+            break
+    x[free, 2] = (x[free, 2] + np.pi) % (2 * np.pi) - np.pi
+    norm = _tie_norm(x, centres, ties)
+    w = robust_weights(norm, config.loss, config.loss_scale)
+    log.debug("adjustment: %d free frames, %d ties, %d iterations, cost %.1f", int(free.sum()),
+              len(ties), it, cost)
+    return Solution(x, w, it, converged, cost)
+
+
+def _scaled_residuals(x: F64, centres: F64, ties: Ties) -> tuple[F64, F64]:
+    """Tie residuals in the frames' raw units (metres / sqrt(s_a s_b)), and that factor."""
+    f = np.exp(-0.5 * (x[ties.a, 3] + x[ties.b, 3]))
+    return tie_residuals(x, centres, ties) * f[:, None], f
+
+
+def _tie_norm(x: F64, centres: F64, ties: Ties) -> F64:
+    r, _ = _scaled_residuals(x, centres, ties)
+    return np.hypot(r[:, 0], r[:, 1]) / ties.sigma_m
+
+
+def _cost(x: F64, centres: F64, ties: Ties, mean: F64, sigma: F64, free: NDArray[np.bool_],
+          config: SolverConfig) -> float:
+    prior = ((x[free] - mean[free]) / sigma[free]) ** 2
+    return robust_cost(_tie_norm(x, centres, ties), config.loss, config.loss_scale) + float(prior.sum())
+
+
+def _gn_step(x: F64, centres: F64, ties: Ties, mean: F64, sigma: F64, free: NDArray[np.bool_],
+             cols: I64, config: SolverConfig) -> F64:
+    """One IRLS Gauss-Newton step in sigma-scaled unknowns (the free frames' z = x / sigma)."""
+    n_free = int(free.sum())
+    r, f = _scaled_residuals(x, centres, ties)
+    norm = np.hypot(r[:, 0], r[:, 1]) / ties.sigma_m
+    sw = np.sqrt(robust_weights(norm, config.loss, config.loss_scale)) / ties.sigma_m
+    jac = _tie_jacobian(x, centres, ties, sigma, cols, sw, f, r, 4 * n_free)
+    rw = (r * sw[:, None]).ravel()
+    zp = ((x[free] - mean[free]) / sigma[free]).ravel()
+    normal = (jac.T @ jac + sp.identity(4 * n_free, format="csr")).tocsc()
+    grad = jac.T @ rw + zp
+    return -np.asarray(spsolve(normal, grad), dtype=np.float64)
+
+
+def _tie_jacobian(x: F64, centres: F64, ties: Ties, sigma: F64, cols: I64, sw: F64, f: F64,
+                  r: F64, n_cols: int) -> sp.csr_matrix:
+    """d(weighted scaled tie residuals)/dz, rows 2k (east) and 2k+1 (north) per tie;
+    ``f`` = 1 / sqrt(s_a s_b) and ``r`` the scaled residuals."""
+    rows, cc, vals = [], [], []
+    n = len(ties)
+    for frames, raw, sign in ((ties.a, ties.raw_a, 1.0), (ties.b, ties.raw_b, -1.0)):
+        c = cols[frames]
+        ok = c >= 0
+        if not ok.any():
+            continue
+        xs = x[frames[ok]]
+        d = raw[ok] - centres[frames[ok]]
+        s, co, si = np.exp(xs[:, 3]), np.cos(xs[:, 2]), np.sin(xs[:, 2])
+        qx, qy = s * (co * d[:, 0] - si * d[:, 1]), s * (si * d[:, 0] + co * d[:, 1])
+        sg = sigma[frames[ok]]
+        w = sw[ok] * f[ok]
+        k = np.flatnonzero(ok)
+        base = 4 * c[ok]
+        one, zero = sign * np.ones_like(qx), np.zeros_like(qx)
+        qx, qy = sign * qx, sign * qy
+        hx, hy = 0.5 * r[ok, 0] / f[ok], 0.5 * r[ok, 1] / f[ok]  # from d(1/sqrt(s_a s_b))/d(log s)
+        for row_off, derivs in ((0, (one, zero, -qy, qx - hx)), (1, (zero, one, qx, qy - hy))):
+            for p, dv in enumerate(derivs):
+                rows.append(2 * k + row_off)
+                cc.append(base + p)
+                vals.append(w * dv * sg[:, p])
+    if not rows:
+        return sp.csr_matrix((2 * n, n_cols))
+    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cc))),
+                         shape=(2 * n, n_cols))

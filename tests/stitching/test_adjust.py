@@ -1,0 +1,172 @@
+"""The sparse adjustment: exact Jacobian, known corrections recovered, the GNSS priors
+as the gauge, robustness against false ties, no block shrinking, thousands of frames."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from dronepipe.stitching import adjust
+from dronepipe.stitching.adjust import SolverConfig, Ties, apply, solve, tie_residuals
+
+SIG = np.array([2.0, 2.0, math.radians(2.0), 0.02])
+
+
+def grid_problem(rows: int, cols: int, truth: np.ndarray, rng: np.random.Generator,
+                 per_pair: int = 20, noise_m: float = 0.0, step: float = 40.0
+                 ) -> tuple[np.ndarray, Ties]:
+    """Frames on a grid ``step`` apart (column by column); ties between direct neighbours: a ground point ``g`` seen in
+    frame a at raw ``T_a^-1(g)`` (so that the true corrections close every tie)."""
+    centres = np.array([[c * step, r * step] for c in range(cols) for r in range(rows)], float)
+    parts = []
+    pairs = [(c * rows + r, c * rows + r + 1) for c in range(cols) for r in range(rows - 1)]
+    pairs += [(c * rows + r, (c + 1) * rows + r) for c in range(cols - 1) for r in range(rows)]
+    for a, b in sorted(pairs):
+        g = (centres[a] + centres[b]) / 2 + rng.uniform(-15, 15, (per_pair, 2))
+        ra = _invert(truth[a], centres[a], g) + rng.normal(0, noise_m, g.shape)
+        rb = _invert(truth[b], centres[b], g) + rng.normal(0, noise_m, g.shape)
+        n = len(g)
+        parts.append(Ties(np.full(n, a), np.full(n, b), ra, rb, np.full(n, 0.05), np.full(n, len(parts))))
+    return centres, Ties.concat(parts)
+
+
+def _invert(x: np.ndarray, c: np.ndarray, g: np.ndarray) -> np.ndarray:
+    s, t = math.exp(x[3]), x[2]
+    rot = np.array([[math.cos(t), math.sin(t)], [-math.sin(t), math.cos(t)]])  # R(-t)
+    return c + ((g - c - x[:2]) / s) @ rot.T
+
+
+def test_jacobian_matches_finite_differences() -> None:
+    rng = np.random.default_rng(1)
+    n, f = 30, 4
+    ties = Ties(rng.integers(0, f, n), rng.integers(0, f, n), rng.normal(0, 30, (n, 2)),
+                rng.normal(0, 30, (n, 2)), np.full(n, 0.1), np.zeros(n, np.int64))
+    centres, x = rng.normal(0, 20, (f, 2)), rng.normal(0, [1, 1, 0.2, 0.05], (f, 4))
+    sig = np.tile(SIG, (f, 1))
+    r, fac = adjust._scaled_residuals(x, centres, ties)
+    jac = adjust._tie_jacobian(x, centres, ties, sig, np.arange(f), np.full(n, 10.0), fac, r, 4 * f)
+    num = np.zeros((2 * n, 4 * f))
+    for k in range(f):
+        for p in range(4):
+            xp = x.copy()
+            xp[k, p] += 1e-6 * sig[k, p]
+            num[:, 4 * k + p] = (adjust._scaled_residuals(xp, centres, ties)[0] - r).ravel() * 10.0 / 1e-6
+    np.testing.assert_allclose(jac.toarray(), num, atol=1e-4 * np.abs(num).max())
+
+
+def test_known_corrections_are_recovered_up_to_the_gauge() -> None:
+    rng = np.random.default_rng(2)
+    truth = rng.normal(0, [2.0, 2.0, 0.02, 0.01], (12, 4))
+    truth -= truth.mean(axis=0)  # a block with zero mean correction: the priors' gauge
+    centres, ties = grid_problem(3, 4, truth, rng)
+    f = len(centres)
+    sol = solve(centres, ties, np.zeros((f, 4)), np.tile(SIG, (f, 1)), np.zeros((f, 4)), np.ones(f, bool))
+    assert sol.converged
+    # the priors pull against exact ties: millimetres (ties are 5 cm, priors 2 m)
+    assert np.abs(tie_residuals(sol.params, centres, ties)).max() < 2e-3  # metres
+    # relative placement exact; the block as a whole is where the priors put it
+    np.testing.assert_allclose(sol.params[:, 2] - sol.params[0, 2], truth[:, 2] - truth[0, 2], atol=1e-4)
+    np.testing.assert_allclose(sol.params[:, :2].mean(axis=0), 0.0, atol=0.05)
+
+
+def test_a_systematic_gnss_offset_moves_the_whole_block() -> None:
+    """Every prior 3 m east of the truth: the seams close, and the block stays where
+    the GNSS puts it (the absolute error is the GNSS's, reported separately)."""
+    rng = np.random.default_rng(3)
+    truth = np.zeros((12, 4))
+    centres, ties = grid_problem(3, 4, truth, rng)
+    f = len(centres)
+    mean = np.tile([3.0, 0.0, 0.0, 0.0], (f, 1))
+    sol = solve(centres, ties, mean, np.tile(SIG, (f, 1)), np.zeros((f, 4)), np.ones(f, bool))
+    np.testing.assert_allclose(sol.params[:, 0], 3.0, atol=1e-3)
+    assert np.abs(tie_residuals(sol.params, centres, ties)).max() < 1e-6
+
+
+def test_exact_ties_with_large_residual_noise_do_not_shrink_the_block() -> None:
+    """In map units, shrinking all frames would shrink all residuals; the residuals are
+    measured in the frames' own units so noisy ties leave the scale at the priors'."""
+    rng = np.random.default_rng(4)
+    truth = np.zeros((12, 4))
+    centres, ties = grid_problem(3, 4, truth, rng, noise_m=0.3)  # 6 tie sigmas of noise
+    f = len(centres)
+    sol = solve(centres, ties, np.zeros((f, 4)), np.tile(SIG, (f, 1)), np.zeros((f, 4)), np.ones(f, bool),
+                SolverConfig(loss="linear"))
+    # single frames' scales scatter with the noise (~0.5 %); the block's does not shrink
+    assert abs(sol.params[:, 3].mean()) < 0.001
+    # whereas residuals in map units would buy a smaller block from the scale priors
+    naive = _solve_in_map_units(centres, ties, f)
+    assert naive[:, 3].mean() < -0.01
+
+
+def test_false_ties_are_downweighted_by_the_robust_loss() -> None:
+    rng = np.random.default_rng(5)
+    truth = rng.normal(0, [1.0, 1.0, 0.01, 0.005], (12, 4))
+    truth -= truth.mean(axis=0)
+    centres, ties = grid_problem(3, 4, truth, rng, noise_m=0.02)
+    bad = rng.choice(len(ties), len(ties) // 10, replace=False)
+    ties.raw_b[bad] += rng.uniform(-5, 5, (len(bad), 2))  # 10 % gross errors, metres
+    f = len(centres)
+    args = (centres, ties, np.zeros((f, 4)), np.tile(SIG, (f, 1)), np.zeros((f, 4)), np.ones(f, bool))
+    robust = solve(*args, SolverConfig(loss="huber"))
+    plain = solve(*args, SolverConfig(loss="linear"))
+    good = np.setdiff1d(np.arange(len(ties)), bad)
+    r_robust = np.hypot(*tie_residuals(robust.params, centres, ties)[good].T)
+    r_plain = np.hypot(*tie_residuals(plain.params, centres, ties)[good].T)
+    assert np.median(r_robust) < 0.04 < np.median(r_plain)
+    assert (robust.tie_weights[bad] < 0.5).mean() > 0.8
+
+
+def test_fixed_frames_stay_and_a_free_frame_is_solved_against_them() -> None:
+    rng = np.random.default_rng(6)
+    truth = rng.normal(0, [2.0, 2.0, 0.02, 0.01], (4, 4))
+    centres, ties = grid_problem(2, 2, truth, rng)
+    free = np.array([False, False, False, True])
+    x0 = truth.copy()
+    x0[3] = 0.0
+    sol = solve(centres, ties, np.zeros((4, 4)), np.tile(SIG, (4, 1)), x0, free)
+    np.testing.assert_array_equal(sol.params[:3], truth[:3])
+    np.testing.assert_allclose(sol.params[3], truth[3], atol=2e-4)
+
+
+def test_thousands_of_frames_stay_sparse(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(7)
+    truth = rng.normal(0, [2.0, 2.0, 0.02, 0.01], (2000, 4))
+    centres, ties = grid_problem(40, 50, truth, rng, per_pair=8)
+    f = len(centres)
+    seen = []
+    real = adjust.spsolve
+
+    def spy(a: sp.spmatrix, b: np.ndarray) -> np.ndarray:
+        seen.append((a.shape, a.nnz))
+        return real(a, b)
+
+    monkeypatch.setattr(adjust, "spsolve", spy)
+    sol = solve(centres, ties, np.zeros((f, 4)), np.tile(SIG, (f, 1)), np.zeros((f, 4)), np.ones(f, bool))
+    assert sol.converged and np.abs(tie_residuals(sol.params, centres, ties)).max() < 5e-3
+    shape, nnz = seen[0]
+    assert shape == (8000, 8000) and nnz < 16 * 5 * f  # a block per frame and per neighbour pair
+
+
+def test_apply_is_the_correction_model() -> None:
+    from dronepipe.stitching.correction import Correction2D
+
+    c = Correction2D(1.0, -2.0, 0.3, 1.05, (10.0, 20.0))
+    p = np.array([[15.0, 27.0], [-3.0, 4.0]])
+    got = apply(np.tile([1.0, -2.0, 0.3, math.log(1.05)], (2, 1)), np.tile([10.0, 20.0], (2, 1)), p)
+    np.testing.assert_allclose(got, np.stack(c.apply(p[:, 0], p[:, 1]), -1), atol=1e-12)
+
+
+def _solve_in_map_units(centres: np.ndarray, ties: Ties, f: int) -> np.ndarray:
+    """The adjustment with residuals in map metres (what it did at first), by scipy."""
+    from scipy.optimize import least_squares
+
+    sig = np.tile(SIG, (f, 1))
+
+    def fun(z: np.ndarray) -> np.ndarray:
+        x = z.reshape(f, 4) * sig
+        return np.concatenate([(tie_residuals(x, centres, ties) / 0.05).ravel(), z])
+
+    return least_squares(fun, np.zeros(4 * f), method="lm").x.reshape(f, 4) * sig
