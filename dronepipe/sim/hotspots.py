@@ -242,16 +242,21 @@ MIN_VIEWS = 2
 
 def _free_spot(lay: Layout, rng: np.random.Generator, core: Core, taken: list[F64],
                min_dist: float, clearance: float, views: Views) -> F64:
+    """A point on allowed ground, seen by enough frames, ``min_dist`` from the others
+    (or, where the block is too small for that, the farthest such point found)."""
     ring = clearance * np.stack([np.cos(np.arange(0, 6.28, 0.6)), np.sin(np.arange(0, 6.28, 0.6))], 1)
-    for attempt in range(600):
+    best, best_gap = None, -1.0
+    for _ in range(600):
         p = core.sample(rng)
         pts = np.concatenate([p[None], p + ring, p + ring / 2])
-        spacing = min_dist if attempt < 400 else min_dist / 2
         if any(int(m) in _FORBIDDEN for m in lay.material_at(pts[:, 0], pts[:, 1])):
             continue
-        if all(np.linalg.norm(p - q) >= spacing for q in taken) and views(p) >= MIN_VIEWS:
-            return p
-    return core.sample(rng)
+        gap = min((float(np.linalg.norm(p - q)) for q in taken), default=np.inf)
+        if gap > best_gap and views(p) >= MIN_VIEWS:
+            best, best_gap = p, gap
+            if gap >= min_dist:
+                break
+    return best if best is not None else core.sample(rng)
 
 
 def _road_spot(lay: Layout, rng: np.random.Generator, core: Core,
