@@ -126,8 +126,10 @@ class Scene:
 
 
 def scene(shots: list[Shot], camera: CameraModel, ground: Texture, kind: str = "rgb",
-          mount: Mount = Mount(), noise: float = 0.0, seed: int = 3, suffix: str = "") -> Scene:
-    """Render each shot's frame from its true pose; ``noise``: sensor noise sigma."""
+          mount: Mount = Mount(), noise: float = 0.0, seed: int = 3, suffix: str = "",
+          reported_mount: Mount | None = None) -> Scene:
+    """Render each shot's frame from its true pose and mount; ``noise``: sensor noise
+    sigma; ``reported_mount``: the mount the pipeline believes (default: the true one)."""
     rng = np.random.default_rng(seed)
     truth, reported, pixels = [], [], {}
     for s in shots:
@@ -136,7 +138,8 @@ def scene(shots: list[Shot], camera: CameraModel, ground: Texture, kind: str = "
         img = render(t, ground) + rng.normal(0.0, noise, (camera.height, camera.width)).astype(np.float32)
         pixels[fid] = img if kind == "thermal" else rgb_of(img)
         truth.append(t)
-        reported.append(geoframe(fid, s.reported, camera, FRAME, mount, kind=kind))  # type: ignore[arg-type]
+        reported.append(geoframe(fid, s.reported, camera, FRAME, reported_mount or mount,
+                                 kind=kind))  # type: ignore[arg-type]
     return Scene(truth, reported, DictLoader(pixels))
 
 
@@ -166,3 +169,28 @@ def rgb_of(gray: np.ndarray) -> np.ndarray:
     """A uint8 RGB frame from rendered grey values."""
     g = np.clip(np.rint(gray), 0, 255).astype(np.uint8)
     return np.repeat(g[..., None], 3, axis=2)
+
+
+def moved(p: Pose, de: float, dn: float) -> Pose:
+    """A pose moved ``de``/``dn`` metres east/north in the UTM grid (a GNSS bias)."""
+    e, n = FRAME.to_grid(p.lon_deg, p.lat_deg)
+    lon, lat = FRAME.to_lonlat(float(e) + de, float(n) + dn)
+    return replace(p, lat_deg=float(lat), lon_deg=float(lon))
+
+
+def internal_error_m(truth: list[GeoFrame], got: list[GeoFrame], n: int = 9) -> np.ndarray:
+    """Placement errors (metres) left after the best similarity of the whole block to the
+    truth: how well the frames agree with each other, whatever the block's placement."""
+    a, b = [], []
+    for t, g in zip(truth, got, strict=True):
+        u, v = np.meshgrid(np.linspace(0, t.camera.width - 1, n), np.linspace(0, t.camera.height - 1, n))
+        a.append(g.pixels_to_map(u, v)[..., :2].reshape(-1, 2))
+        b.append(t.pixels_to_map(u, v)[..., :2].reshape(-1, 2))
+    pa, pb = np.concatenate(a), np.concatenate(b)
+    o = pb.mean(axis=0)
+    x, y = (pa - o).T
+    design = np.block([[x[:, None], -y[:, None], np.ones((len(x), 1)), np.zeros((len(x), 1))],
+                       [y[:, None], x[:, None], np.zeros((len(x), 1)), np.ones((len(x), 1))]])
+    coef, *_ = np.linalg.lstsq(design, np.concatenate([(pb - o)[:, 0], (pb - o)[:, 1]]), rcond=None)
+    fit = design @ coef
+    return np.hypot(fit[:len(x)] - (pb - o)[:, 0], fit[len(x):] - (pb - o)[:, 1])
