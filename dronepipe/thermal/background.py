@@ -1,4 +1,5 @@
-"""Local background of a temperature image: a robust level and spread per pixel.
+"""Local background of a temperature image: a robust level and spread per pixel, and
+the contrast of small warm features over their surroundings (``local_contrast``).
 
 The contextual hotspot test asks "is this pixel hotter than its surroundings by k
 robust sigmas?". A full-resolution median filter over a window of several metres is
@@ -106,3 +107,26 @@ def _upsample(grid: F32, h: int, w: int) -> F32:
         return np.full((h, w), grid[0, 0], np.float32)
     return cv2.resize(np.ascontiguousarray(grid, dtype=np.float32), (w, h),
                       interpolation=cv2.INTER_LINEAR)
+
+
+def local_contrast(celsius: F32, object_px: float, block_px: float,
+                   sigma_floor_c: float = 0.05) -> tuple[F32, F32]:
+    """How much each pixel stands above its immediate surroundings, and the robust
+    sigma of that measure (both float32 degrees C, image shape).
+
+    A grey-level opening with a square of ``object_px`` removes every warm feature
+    smaller than the square; the white top-hat ``t - opening`` is then the height of
+    small warm features over their own surroundings, whatever the large-scale structure
+    (a sun-heated roof, a warm wall). Its block median is subtracted and its block MAD
+    is the sigma, so texture and noise set the scale. NaN pixels stay NaN.
+    """
+    t = np.asarray(celsius, dtype=np.float32)
+    finite = np.isfinite(t)
+    k = max(3, int(round(object_px)) | 1)
+    fill = float(np.nanmax(t)) if finite.any() else 0.0
+    src = t if finite.all() else np.where(finite, t, fill).astype(np.float32)
+    opened = cv2.morphologyEx(src, cv2.MORPH_OPEN,
+                              cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    tophat = np.where(finite, src - opened, np.nan).astype(np.float32)
+    level, sigma = local_background(tophat, block_px, sigma_floor_c)
+    return tophat - level, sigma

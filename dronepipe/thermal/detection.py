@@ -22,32 +22,38 @@ F64 = NDArray[np.float64]
 class DetectionConfig:
     """Thresholds of the detector (temperatures degrees C, lengths metres, areas m2).
 
-    ``fire_c``/``ember_c``: class thresholds on the peak temperature; ``accuracy_c``
-    is subtracted from both (uncooled radiometric cameras are good to about +-2 C), so
-    a 60 C nest read at 59 C is still an ember nest. ``saturation_c``: a peak at or
-    above it is fire (the camera's range limit, where known); ``plateau_min_c`` and
-    ``plateau_min_px``: otherwise a region whose peak value is shared exactly by that
-    many pixels at or above that temperature is taken as saturated (clipped sensor).
-    ``context_window_m``: background window; ``context_k``/``context_min_delta_c``: the
-    contextual test on a region's peak; ``context_grow_k``/``context_grow_delta_c``:
-    the looser test that outlines regions. ``noise_floor_c``: smallest background
-    sigma (sensor NETD). ``person_*``: body-temperature band of the peak, area range,
-    minimum excess over the surroundings, largest elongation (major/minor axis of the
-    moment ellipse) and smallest fill of that ellipse (1 for a solid ellipse or
-    rectangle, low for rings and ragged shapes). ``anomaly_max_elongation`` rejects thin strips
-    (edges of warm walls). ``min_area_m2``/``min_pixels``: smallest object kept.
-    ``merge_gap_m``: hot fragments closer than this are one object. ``border_px``:
-    frame rows/columns ignored (dead or vignetted sensor edges). ``context_at_border``:
-    whether warm regions (contextual test) cut by the frame edge are reported; by
-    default not: half a warm surface looks like an object, the background there is
-    extrapolated and vignetting is strongest, and overlapping frames see it whole.
-    Fire and ember nests are reported at the border too.
-    ``max_regions``: a
-    frame with more candidate regions keeps the largest (logged). ``patch_px``: largest
-    side of the temperature patch kept for thumbnails. ``unresolved_px``: a warm region
-    whose equivalent area is below this many pixels is too small for its pixels to
-    read the object's temperature; it is an ember nest when its heat (excess times
-    area) equals at least a nest of ``ember_ref_area_m2`` at the ember threshold.
+    Absolute classes: ``fire_c``/``ember_c`` are thresholds on a region's peak;
+    ``accuracy_c`` is subtracted from both (uncooled radiometric cameras are good to
+    about +-2 C), so a 60 C nest read at 59 C is still an ember nest. ``saturation_c``:
+    a peak at or above it is fire (the camera's range limit, where known);
+    ``plateau_min_c``/``plateau_min_px``: otherwise a region whose peak value is shared
+    exactly by that many pixels at or above that temperature is taken as saturated.
+    ``merge_gap_m``: hot fragments closer than this are one object.
+    ``unresolved_px``/``ember_ref_area_m2``: a warm region whose equivalent area is
+    below that many pixels is too small for its pixels to read the object's
+    temperature; it is an ember nest when its heat (excess times area, C m2) is at least
+    that of a nest of the reference area at the ember threshold.
+
+    Contextual test: ``object_max_m`` is the largest warm object it looks for (the
+    top-hat square), ``context_window_m`` the block size of its statistics;
+    ``context_k``/``context_min_delta_c`` the test on a region's peak contrast,
+    ``context_grow_k``/``context_grow_delta_c`` the looser one that outlines regions;
+    ``noise_floor_c`` the smallest sigma (sensor NETD). ``ring_m``, ``ring_quantile``,
+    ``ring_min_fraction``: the peak must exceed that quantile of a ring of that width
+    around the region by that fraction of its contrast (an isolated object, not the
+    corner of a warm surface, whose ring is partly warm). ``anomaly_max_elongation``
+    rejects thin strips (edges of warm walls, pipes); ``anomaly_max_area_m2``: a larger
+    warm region is a surface, not an object (fire and ember thresholds still apply).
+    ``person_*``: body-temperature band of the peak, area range, minimum contrast,
+    largest elongation (major/minor axis of the moment ellipse) and smallest fill of
+    that ellipse (1 for a solid ellipse or rectangle, low for rings and ragged shapes).
+    ``context_at_border``: whether warm regions cut by the frame edge are reported; by
+    default not (half a warm surface looks like an object, vignetting is strongest
+    there, and overlapping frames see it whole); fire and ember nests always are.
+
+    Everything: ``min_area_m2``/``min_pixels`` smallest object kept; ``border_px``
+    frame rows/columns ignored (dead sensor edges); ``max_regions`` per frame and test
+    (the largest are kept, logged); ``patch_px`` largest side of the thumbnail patch.
     """
 
     fire_c: float = 150.0
@@ -57,7 +63,8 @@ class DetectionConfig:
     plateau_min_c: float = 100.0
     plateau_min_px: int = 4
     context_window_m: float = 4.0
-    context_k: float = 4.5
+    object_max_m: float = 4.0
+    context_k: float = 5.0
     context_min_delta_c: float = 4.0
     context_grow_k: float = 3.0
     context_grow_delta_c: float = 2.0
@@ -73,6 +80,7 @@ class DetectionConfig:
     anomaly_max_area_m2: float = 8.0
     ring_m: float = 0.5
     ring_quantile: float = 0.8
+    ring_min_fraction: float = 0.7
     min_area_m2: float = 0.1
     min_pixels: int = 2
     merge_gap_m: float = 0.5

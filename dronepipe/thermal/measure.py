@@ -33,10 +33,14 @@ _RING = np.ones((3, 3), np.uint8)
 
 @dataclass(frozen=True, eq=False)
 class FrameArrays:
-    """The per-frame arrays every region measurement reads (all image shape, degrees C)."""
+    """The per-frame arrays every region measurement reads (all image shape, degrees C):
+    temperature, excess over the block background (computed only when a frame has hot
+    pixels), contrast over the immediate surroundings (``background.local_contrast``)
+    and that contrast's sigma."""
 
     t: F32
-    excess: F32
+    excess: F32 | None
+    contrast: F32
     sigma: F32
     gsd_m: float
     radiometric: bool
@@ -60,20 +64,23 @@ class _Crop:
         return np.unravel_index(int(np.argmax(masked)), masked.shape)  # type: ignore[return-value]
 
 
-def _crop(fa: FrameArrays, box: Box, region: NDArray[np.bool_], pad: int = 2) -> _Crop:
+def _crop(fa: FrameArrays, box: Box, region: NDArray[np.bool_], excess: F32,
+          pad: int = 2) -> _Crop:
     h, w = fa.t.shape
     r0, r1 = max(0, box[0] - pad), min(h, box[1] + pad)
     c0, c1 = max(0, box[2] - pad), min(w, box[3] + pad)
     reg = np.zeros((r1 - r0, c1 - c0), bool)
     reg[box[0] - r0:box[1] - r0, box[2] - c0:box[3] - c0] = region
     ring = cv2.dilate(reg.view(np.uint8), _RING).view(bool)
-    return _Crop(r0, c0, fa.t[r0:r1, c0:c1], fa.excess[r0:r1, c0:c1], reg, ring)
+    return _Crop(r0, c0, fa.t[r0:r1, c0:c1], excess[r0:r1, c0:c1], reg, ring)
 
 
 def measure_hot(fa: FrameArrays, box: Box, region: NDArray[np.bool_]) -> Detection | None:
     """A fire or ember nest from pixels at or above the ember threshold."""
     cfg = fa.config
-    cr = _crop(fa, box, region)
+    if fa.excess is None:
+        raise ValueError("measure_hot needs the block background excess")
+    cr = _crop(fa, box, region, fa.excess)
     pr, pc = cr.peak()
     peak, peak_ex = float(cr.t[pr, pc]), float(cr.excess[pr, pc])
     vals = cr.t[cr.region]
@@ -100,7 +107,7 @@ def measure_context(fa: FrameArrays, box: Box, region: NDArray[np.bool_]) -> Det
     """A person or warm anomaly from pixels warmer than their surroundings; None if the
     region's peak fails the contextual test or its shape fits neither class."""
     cfg = fa.config
-    cr = _crop(fa, box, region)
+    cr = _crop(fa, box, region, fa.contrast)
     pr, pc = cr.peak()
     peak, peak_ex = float(cr.t[pr, pc]), float(cr.excess[pr, pc])
     sigma = float(fa.sigma[cr.r0 + pr, cr.c0 + pc])
@@ -142,7 +149,7 @@ def _stands_out(fa: FrameArrays, box: Box, cr: _Crop, peak: float, peak_ex: floa
     ring = ring[np.isfinite(ring)]
     if ring.size < 4:
         return True
-    return peak - float(np.quantile(ring, cfg.ring_quantile)) >= 0.5 * peak_ex
+    return peak - float(np.quantile(ring, cfg.ring_quantile)) >= cfg.ring_min_fraction * peak_ex
 
 
 def _disk(r: int) -> NDArray[np.uint8]:
