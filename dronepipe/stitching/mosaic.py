@@ -258,24 +258,43 @@ class Mosaic:
                 yield w.row0, w.col0, data
 
     # -- the product ------------------------------------------------------------------
-    def finish(self, path: str | Path, *, threads: int = 1) -> MosaicProduct:
+    def finish(self, path: str | Path, *, threads: int = 1, crop: bool = False) -> MosaicProduct:
         """Write the mosaic as a Cloud-Optimized GeoTIFF at ``path`` (atomically, tile by
-        tile) and release the tiles. Thermal: float32 degC, NaN nodata; rgb: uint8 RGBA."""
+        tile) and release the tiles. Thermal: float32 degC, NaN nodata; rgb: uint8 RGBA.
+        ``crop``: write only the block of whole tiles that holds data (the live mode's
+        grid is a generous square of which the flight covers a part)."""
         from dronepipe.outputs.cog import product_tags, write_cog
 
-        spec = raster_spec(self.grid, self.kind)
         with self._lock:
             t0, t1 = self._t_range
             n, radiometric = len(self._frames), self._radiometric and self.kind == "thermal"
             n_tiles = len(self.store.touched)
+            grid, tiles = self._cropped() if crop else (self.grid, self.iter_tiles())
+        spec = raster_spec(grid, self.kind)
         tags = product_tags(kind=self.kind, gsd_m=self.grid.gsd_m,
                             t_start_utc_s=t0 if n else None, t_end_utc_s=t1 if n else None,
                             n_frames=n, radiometric=radiometric,
                             units="degC" if self.kind == "thermal" else None)
-        write_cog(path, spec, self.iter_tiles(), tags, threads=threads)
+        write_cog(path, spec, tiles, tags, threads=threads)
         self.close()
-        return MosaicProduct(Path(path), self.grid, self.kind, n, t0 if n else None,
+        return MosaicProduct(Path(path), grid, self.kind, n, t0 if n else None,
                              t1 if n else None, radiometric, n_tiles)
+
+    def _cropped(self) -> tuple[MosaicGrid, Iterator[tuple[int, int, np.ndarray]]]:
+        """The sub-grid of whole tiles around the tiles with data, and those tiles in it."""
+        touched = list(self.store.touched)
+        if not touched:
+            return self.grid, self.iter_tiles()
+        g, size = self.grid, self.grid.tile
+        r0, c0 = min(t.row for t in touched), min(t.col for t in touched)
+        r1, c1 = max(t.row for t in touched), max(t.col for t in touched)
+        height = min(g.height, (r1 + 1) * size) - r0 * size
+        width = min(g.width, (c1 + 1) * size) - c0 * size
+        origin = (g.origin_m[0] + c0 * size * g.gsd_m, g.origin_m[1] - r0 * size * g.gsd_m)
+        sub = MosaicGrid(g.epsg, origin, g.gsd_m, width, height, size)
+        shifted = ((row - r0 * size, col - c0 * size, data)
+                   for row, col, data in self.iter_tiles())
+        return sub, shifted
 
 
 def raster_spec(grid: MosaicGrid, kind: Kind) -> Any:
