@@ -51,7 +51,7 @@ def write_products(run: _Run, hotspots: list[Hotspot]) -> ProcessResult:
                                           uid_prefix=f"dronepipe-{_flight_tag(run)}")
     n_placed = sum(len(v) for v in run.geoframes.values())
     prov = write_atomic(out / "process.json",
-                        json.dumps(_clean(_provenance(run, hotspots, products)), indent=1,
+                        json.dumps(json_ready(_provenance(run, hotspots, products)), indent=1,
                                    allow_nan=False))
     return ProcessResult(out, dict(run.mosaics), tuple(hotspots), products, prov,
                          len(run.frames), n_placed, len(run.rejected))
@@ -63,15 +63,22 @@ def _flight_tag(run: _Run) -> str:
 
 
 def _report_context(run: _Run, thermal: MosaicProduct) -> ReportContext:
+    notes = tuple(f"{len(run.rejected)} frames not used (see process.json)"
+                  for _ in [0] if run.rejected)
+    return report_context(str(run.config.flight or run.config.frames[0]), thermal, notes)
+
+
+def report_context(source: str, thermal: MosaicProduct,
+                   notes: tuple[str, ...] = ()) -> ReportContext:
+    """What the situation report shows besides the hotspots, from the thermal mosaic
+    file (its overview, area, time span); shared by the batch job and the live mode."""
     with rasterio.open(thermal.path) as src:
         overview, transform = _overview(src, 1400)
     g = thermal.grid
-    notes = tuple(f"{len(run.rejected)} frames not used (see process.json)"
-                  for _ in [0] if run.rejected)
-    return ReportContext(source=str(run.config.flight or run.config.frames[0]),
-                         radiometric=thermal.radiometric, t_start_utc_s=thermal.t_start_utc_s,
-                         t_end_utc_s=thermal.t_end_utc_s, epsg=g.epsg, bounds_m=g.bounds_m,
-                         overview_c=overview, overview_transform=transform, notes=notes)
+    return ReportContext(source=source, radiometric=thermal.radiometric,
+                         t_start_utc_s=thermal.t_start_utc_s, t_end_utc_s=thermal.t_end_utc_s,
+                         epsg=g.epsg, bounds_m=g.bounds_m, overview_c=overview,
+                         overview_transform=transform, notes=notes)
 
 
 def _provenance(run: _Run, hotspots: list[Hotspot],
@@ -119,14 +126,14 @@ def _geoframe_record(gf: GeoFrame, posed: Pose | None) -> dict[str, Any]:
                            "dtheta_deg": math.degrees(c.dtheta_rad), "scale": c.scale}}
 
 
-def _clean(o: Any) -> Any:
+def json_ready(o: Any) -> Any:
     """JSON-ready: non-finite floats become null, arrays lists, paths and the rest text."""
     if isinstance(o, dict):
-        return {str(k): _clean(v) for k, v in o.items()}
+        return {str(k): json_ready(v) for k, v in o.items()}
     if isinstance(o, (list, tuple)):
-        return [_clean(v) for v in o]
+        return [json_ready(v) for v in o]
     if hasattr(o, "tolist"):
-        return _clean(o.tolist())
+        return json_ready(o.tolist())
     if isinstance(o, float):
         return o if math.isfinite(o) else None
     if o is None or isinstance(o, (bool, int, str)):
