@@ -97,20 +97,31 @@ class MavlinkCollector:
         b = self._bad
         return LinkStats(b["crc"], b["data"], b["bytes"], b["unknown"])
 
-    def add(self, msg: Any, recv_s: float) -> str | None:
+    @classmethod
+    def used_types(cls) -> set[str]:
+        """Message type names the collector takes samples or facts from."""
+        return {name[4:].upper() for name in dir(cls) if name.startswith("_on_")}
+
+    def add(self, msg: Any, recv_s: float, *, counted: bool = False) -> str | None:
         """Take one decoded message received at ``recv_s`` (UTC s); returns the kind of
-        sample it gave ("att", "gpi", "camera", ...) or None."""
+        sample it gave ("att", "gpi", "camera", ...) or None. ``counted``: the caller
+        has counted it already (``add_counts``)."""
         mtype = msg.get_type()
         if mtype == "BAD_DATA":
             self._bad["crc" if "CRC" in str(getattr(msg, "reason", "")) else "data"] += 1
             self._bad["bytes"] += len(getattr(msg, "data", b""))
             return None
-        self.counts[mtype] += 1
+        if not counted:
+            self.add_counts({mtype: 1})
         if mtype.startswith("UNKNOWN_"):
-            self._bad["unknown"] += 1
             return None
         handler = getattr(self, "_on_" + mtype.lower(), None)
         return handler(msg, recv_s) if handler is not None else None
+
+    def add_counts(self, counts: dict[str, int]) -> None:
+        """Count messages (by type name) without their contents."""
+        self.counts.update(counts)
+        self._bad["unknown"] += sum(k for t, k in counts.items() if t.startswith("UNKNOWN_"))
 
     def add_all(self, msgs: Iterable[tuple[Any, float]]) -> None:
         """Take many (message, receive time) pairs."""

@@ -18,8 +18,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from dronepipe.flightlogs.mavlink_collect import MavlinkCollector
 from dronepipe.flightlogs.mavlink_dialect import dialect, new_parser
+from dronepipe.flightlogs.record_chain import in_sorted
+from dronepipe.flightlogs.tlog_scan import scan_tlog, stamps_s
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +72,8 @@ class _Framer:
         if length is None or q + length > len(self.data):
             return None
         frame = self.data[q:q + length]
+        if frame[0] == _V2 and frame[2] & 0xFE:   # unknown incompatibility flags
+            return None
         msgid = frame[5] if frame[0] == _V1 else int.from_bytes(frame[7:10], "little")
         if msgid not in self.known and (strict or not self._followed(q + length)):
             return None
@@ -87,11 +93,16 @@ class _Framer:
         return length is not None and q + length > len(self.data)
 
     def crc_failed_at(self, pos: int) -> int | None:
-        """End of a complete frame at ``pos`` whose checksum failed and that is followed by
-        a good record (so the frame boundary is right), else None."""
+        """End of a complete frame of a known message at ``pos`` whose checksum failed and
+        that is followed by a good record (so the frame boundary is right), else None."""
         q = pos + _STAMP
         length = frame_length(self.data, q)
         if length is None or q + length > len(self.data):
+            return None
+        frame = self.data[q:q + length]
+        v2 = frame[0] == _V2
+        msgid = int.from_bytes(frame[7:10], "little") if v2 else frame[5]
+        if msgid not in self.known or (v2 and frame[2] & 0xFE):
             return None
         end = q + length
         return end if end == len(self.data) or self.decode(end, strict=True) else None
@@ -123,12 +134,11 @@ def iter_tlog(data: bytes, stats: TlogStats | None = None,
         if got is not None:
             yield got[0], int.from_bytes(data[pos:pos + _STAMP], "big") * 1e-6
             pos = got[1]
-        elif framer.cut_off(pos):
-            break
         else:
-            end = framer.crc_failed_at(pos)
-            stats.bad_crc += end is not None
-            nxt = end if end is not None else framer.resync(pos + 1)
+            nxt = framer.resync(pos + 1)
+            if nxt >= n and framer.cut_off(pos):
+                break
+            stats.bad_crc += framer.crc_failed_at(pos) == nxt
             stats.bytes_skipped += nxt - pos
             stats.skip_runs += 1
             pos = nxt
@@ -143,8 +153,24 @@ def iter_tlog(data: bytes, stats: TlogStats | None = None,
 
 def collect_tlog(data: bytes, progress: Callable[[int, int], None] | None = None
                  ) -> tuple[MavlinkCollector, TlogStats]:
-    """A collector fed with every good message of tlog bytes, and what was skipped."""
-    c, stats = MavlinkCollector(), TlogStats()
-    for msg, t in iter_tlog(data, stats, progress):
-        c.add(msg, t)
-    return c, stats
+    """A collector fed with the messages of tlog bytes that dronepipe uses (all are
+    counted), and what was skipped. Framing is vectorised (``tlog_scan``); the sequential
+    ``iter_tlog`` finds the same records and is the reference in the tests."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    recs = scan_tlog(arr)
+    c = MavlinkCollector()
+    c.add_counts(recs.counts())
+    used = MavlinkCollector.used_types()
+    wanted = np.array(sorted(i for i, name in recs.names.items() if name in used), dtype=np.int64)
+    sel = np.flatnonzero(in_sorted(recs.msgid, wanted))
+    q = recs.start[sel] + 8
+    ends = q + recs.frame_len[sel]
+    mav, error = new_parser(), dialect().MAVError
+    for k, (a, b, t) in enumerate(zip(q.tolist(), ends.tolist(), stamps_s(arr, recs.start[sel]).tolist())):
+        try:
+            c.add(mav.decode(bytearray(data[a:b])), t, counted=True)
+        except error:
+            log.debug("undecodable frame at %d despite a good checksum", a)
+        if progress is not None and k % 4096 == 0:
+            progress(a, len(data))
+    return c, TlogStats(recs.bytes_skipped, recs.skip_runs, recs.bad_crc, recs.truncated)

@@ -1,7 +1,7 @@
 """Fuzz: thousands of random mutations (bit flips, cut-offs, spliced garbage, zeroed
 runs, stray headers) of real and synthetic logs. Nothing but DronepipeError may escape,
-nothing but DronepipeWarning may be warned, and for DataFlash the vectorised record
-chain must equal the sequential walk. Windows of a few KB keep every parse fast."""
+nothing but DronepipeWarning may be warned, and the vectorised record chains (DataFlash
+and tlog) must equal the sequential walks. Windows of a few KB keep every parse fast."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ import pytest
 from dronepipe.errors import DronepipeError, DronepipeWarning
 from dronepipe.flightlogs import read_telemetry_bytes, summarize
 from dronepipe.flightlogs.dataflash_binary import DataFlashBinary, walk_sequential
+from dronepipe.flightlogs.tlog import TlogStats, iter_tlog
+from dronepipe.flightlogs.tlog_scan import scan_tlog
 from tests.conftest import realdata_files
 from tests.flightlogs import synth
 
@@ -107,16 +109,23 @@ def _exercise(name: str, data: bytes, rng: np.random.Generator) -> None:
                     pass
     others = [w for w in caught if not issubclass(w.category, DronepipeWarning)]
     assert not others, f"{name}: {others[0].category.__name__}: {others[0].message}"
+    arr8 = np.frombuffer(bytes(data), dtype=np.uint8)
     if name.endswith(".bin"):
-        arr8 = np.frombuffer(bytes(data), dtype=np.uint8)
         assert np.array_equal(DataFlashBinary(arr8).record_offsets, walk_sequential(arr8)[0])
+    elif name.endswith(".tlog"):
+        stats = TlogStats()
+        frames = [m.get_msgbuf() for m, _ in iter_tlog(bytes(data), stats)]
+        recs = scan_tlog(arr8)
+        assert [bytes(data[q + 8:q + 8 + n]) for q, n in zip(recs.start.tolist(), recs.frame_len.tolist())] \
+            == [bytes(f) for f in frames]
+        assert (recs.bytes_skipped, recs.bad_crc) == (stats.bytes_skipped, stats.bad_crc)
 
 
 @pytest.mark.timeout(120)
 def test_fuzz_mutations_never_escape_as_anything_but_dronepipe_errors() -> None:
     rng = np.random.default_rng(SEED)
     sources = _sources()
-    cases = 4000
+    cases = 3000
     failures: list[str] = []
     for case in range(cases):
         name, data, prefix = sources[case % len(sources)]
