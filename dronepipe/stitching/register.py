@@ -191,4 +191,5 @@ def _report(gfs: Sequence[GeoFrame], results: Sequence[PairResult], ties: Ties, 
         len(gfs), len(results), sum(r.match.accepted for r in results), len(ties), *seam,
         unplaced, pair_reports(gfs, results, ties, block.centres, block.x_in, solution),
         frame_corrections(gfs, solution, free, ties, block.mean, block.sigma),
-        solution.iterations, solution.converged, int((solution.tie_weights < 0.5).sum()), *times)
+        solution.iterations, solution.converged, int((solution.tie_weights < 0.5).sum()),
+        solution.tie_sigma_factor, *times)

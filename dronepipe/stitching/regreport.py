@@ -65,7 +65,10 @@ class FrameCorrection:
 
 @dataclass(frozen=True)
 class RegistrationReport:
-    """The whole run (see module); ``unplaced`` lists frames left uncorrected and why."""
+    """The whole run (see module); ``unplaced`` lists frames left uncorrected and why;
+    ``tie_sigma_factor``: how far the residuals' spread exceeded the features' precision
+    (1: the similarity model fits the frames to the features' precision; real frames with
+    unrecorded tilt and relief: several); times in seconds of wall clock."""
 
     frames: int
     pairs_tried: int
@@ -82,6 +85,7 @@ class RegistrationReport:
     iterations: int
     converged: bool
     ties_downweighted: int
+    tie_sigma_factor: float
     extract_s: float
     match_s: float
     solve_s: float

@@ -44,7 +44,8 @@ def fractal(shape: tuple[int, int], rng: np.random.Generator, scales: tuple[int,
     out = np.zeros(shape, np.float32)
     for s in scales:
         coarse = rng.standard_normal((shape[0] // s + 3, shape[1] // s + 3)).astype(np.float32)
-        big = cv2.resize(coarse, ((shape[1] // s + 3) * s, (shape[0] // s + 3) * s), interpolation=cv2.INTER_CUBIC)
+        big = cv2.resize(coarse, ((shape[1] // s + 3) * s, (shape[0] // s + 3) * s),
+                         interpolation=cv2.INTER_CUBIC)
         out += (s ** slope) * big[s:s + shape[0], s:s + shape[1]]
     return out / out.std()
 
@@ -143,7 +144,8 @@ def scene(shots: list[Shot], camera: CameraModel, ground: Texture, kind: str = "
     return Scene(truth, reported, DictLoader(pixels))
 
 
-def extent_for(rows: int, cols: int, step_m: tuple[float, float], margin_m: float) -> tuple[float, float, float, float]:
+def extent_for(rows: int, cols: int, step_m: tuple[float, float],
+               margin_m: float) -> tuple[float, float, float, float]:
     e0, n0 = origin_en()
     return (e0 - margin_m, n0 - margin_m, e0 + (cols - 1) * step_m[0] + margin_m,
             n0 + (rows - 1) * step_m[1] + margin_m)

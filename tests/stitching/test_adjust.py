@@ -18,8 +18,9 @@ SIG = np.array([2.0, 2.0, math.radians(2.0), 0.02])
 def grid_problem(rows: int, cols: int, truth: np.ndarray, rng: np.random.Generator,
                  per_pair: int = 20, noise_m: float = 0.0, step: float = 40.0
                  ) -> tuple[np.ndarray, Ties]:
-    """Frames on a grid ``step`` apart (column by column); ties between direct neighbours: a ground point ``g`` seen in
-    frame a at raw ``T_a^-1(g)`` (so that the true corrections close every tie)."""
+    """Frames on a grid ``step`` apart (column by column); ties between direct neighbours:
+    a ground point ``g`` seen in frame a at raw ``T_a^-1(g)`` (the true corrections close
+    every tie)."""
     centres = np.array([[c * step, r * step] for c in range(cols) for r in range(rows)], float)
     parts = []
     pairs = [(c * rows + r, c * rows + r + 1) for c in range(cols) for r in range(rows - 1)]
@@ -29,7 +30,8 @@ def grid_problem(rows: int, cols: int, truth: np.ndarray, rng: np.random.Generat
         ra = _invert(truth[a], centres[a], g) + rng.normal(0, noise_m, g.shape)
         rb = _invert(truth[b], centres[b], g) + rng.normal(0, noise_m, g.shape)
         n = len(g)
-        parts.append(Ties(np.full(n, a), np.full(n, b), ra, rb, np.full(n, 0.05), np.full(n, len(parts))))
+        parts.append(Ties(np.full(n, a), np.full(n, b), ra, rb, np.full(n, 0.05),
+                          np.full(n, len(parts))))
     return centres, Ties.concat(parts)
 
 

@@ -98,5 +98,6 @@ def test_uncertainties_from_errors_and_from_the_pose_source() -> None:
     p = pose_at(0, 0)
     assert uncertainty_for_pose(p).rotation_known
     from dataclasses import replace
-    tracked = replace(p, source="exif: GPS; attitude: NADIR ASSUMED (...), yaw from track of consecutive frames")
+    tracked = replace(p, source="exif: GPS; attitude: NADIR ASSUMED (...), "
+                               "yaw from track of consecutive frames")
     assert not uncertainty_for_pose(tracked).rotation_known

@@ -5,6 +5,7 @@ what cannot be placed is reported."""
 from __future__ import annotations
 
 import json
+
 import numpy as np
 import pytest
 
@@ -60,8 +61,9 @@ def test_block_stays_where_the_gnss_puts_it_on_average(perturbed) -> None:  # ty
     sc, out, _ = perturbed
     gnss_mean = regsynth.mean_offset_m(sc.truth, sc.reported)  # the mean GNSS error
     np.testing.assert_allclose(regsynth.mean_offset_m(sc.truth, out), gnss_mean, atol=0.05)
-    before = np.concatenate([regsynth.placement_error_m(t, g) for t, g in zip(sc.truth, sc.reported)])
-    after = np.concatenate([regsynth.placement_error_m(t, g) for t, g in zip(sc.truth, out)])
+    before = np.concatenate([regsynth.placement_error_m(t, g)
+                             for t, g in zip(sc.truth, sc.reported, strict=True)])
+    after = np.concatenate([regsynth.placement_error_m(t, g) for t, g in zip(sc.truth, out, strict=True)])
     rms_b, rms_a = np.sqrt(np.mean(before ** 2)), np.sqrt(np.mean(after ** 2))
     assert rms_b > 2.0 and rms_a < 0.3 * rms_b and rms_a < 1.0
 
@@ -73,7 +75,7 @@ def test_exact_poses_get_no_correction(ground: regsynth.Texture) -> None:
     for c in rep.corrections:
         assert abs(c.dx_m) < 0.02 and abs(c.dy_m) < 0.02
         assert abs(c.dtheta_deg) < 0.03 and abs(c.scale - 1) < 1e-3  # keypoint noise
-    err = np.concatenate([regsynth.placement_error_m(t, g) for t, g in zip(sc.truth, out)])
+    err = np.concatenate([regsynth.placement_error_m(t, g) for t, g in zip(sc.truth, out, strict=True)])
     assert err.max() < 0.25 * gsd_of(sc)
 
 
