@@ -28,7 +28,7 @@ def band_radiance(t_k: ArrayLike, band_um: tuple[float, float] = (8.0, 14.0),
     t = np.asarray(t_k, dtype=np.float64)[..., None]
     lam = np.linspace(band_um[0], band_um[1], steps) * 1e-6
     spectral = 2.0 * _H * _C ** 2 / lam ** 5 / np.expm1(_H * _C / (lam * _KB * t))
-    return np.trapezoid(spectral, lam, axis=-1)
+    return np.sum((spectral[..., 1:] + spectral[..., :-1]) * 0.5 * np.diff(lam), axis=-1)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ F64 = NDArray[np.float64]
 F32 = NDArray[np.float32]
 KELVIN = 273.15
 TLINEAR_MAX_C = 65535 / 100.0 - KELVIN  # 382.2 C: where a centi-kelvin uint16 saturates
+BAND_ROWS = 256  # rows traced at a time (bounds the temporaries of a large image)
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,14 @@ class RayGrid:
 
     @classmethod
     def of(cls, camera: CameraModel, supersample: int) -> RayGrid:
+        """The rays of every sub-pixel (undistorted in bands of rows, bounding memory)."""
         s = supersample
         u = (np.arange(camera.width * s) + 0.5) / s - 0.5
         v = (np.arange(camera.height * s) + 0.5) / s - 0.5
-        return cls(camera, s, camera.rays(u[None, :], v[:, None]))
+        rays = np.empty((len(v), len(u), 3))
+        for r0 in range(0, len(v), BAND_ROWS):
+            rays[r0:r0 + BAND_ROWS] = camera.rays(u[None, :], v[r0:r0 + BAND_ROWS, None])
+        return cls(camera, s, rays)
 
 
 def _radius2(width: int, height: int) -> F32:
@@ -59,30 +64,38 @@ def _radius2(width: int, height: int) -> F32:
     return (x[None, :] ** 2 + y[:, None] ** 2) / 2.0
 
 
+def _footprint_level(world: World, pose: CameraPose, rays: RayGrid, ground: Ground) -> int:
+    """Pyramid level for one image: the ground step between rays along the centre row."""
+    h, w = rays.rays.shape[:2]
+    mid = intersect_ground(pose, rays.rays[h // 2, w // 4: 3 * w // 4], ground)
+    step = np.linalg.norm(np.diff(mid[:, :2], axis=0), axis=1)
+    return world.level_for(float(np.nanmedian(step)) if np.isfinite(step).any() else 1.0)
+
+
 def sample_world(world: World, pose: CameraPose, rays: RayGrid, ground: Ground,
                  channel: str) -> NDArray:
     """World raster ``channel`` ("rgb" or "radiance") as seen by every pixel (before optics).
 
-    Returns (H, W, 3) float32 colour or (H, W) float32 radiance.
+    Returns (H, W, 3) float32 colour or (H, W) float32 radiance. Traced in bands of
+    ``BAND_ROWS`` output rows.
     """
-    pts = intersect_ground(pose, rays.rays, ground)
-    h, w = pts.shape[:2]
-    mid = pts[h // 2, w // 4: 3 * w // 4]
-    step = np.linalg.norm(np.diff(mid[:, :2], axis=0), axis=1)
-    level = world.level_for(float(np.nanmedian(step)) if np.isfinite(step).any() else 1.0)
-    g = world.grid
-    mx = ((pts[..., 0] - g.west_m) / g.cell_m - 0.5) / 2 ** level
-    my = ((g.north_m - pts[..., 1]) / g.cell_m - 0.5) / 2 ** level
-    bad = ~np.isfinite(mx) | ~np.isfinite(my)
-    mx[bad] = -1e6
-    my[bad] = -1e6
+    level = _footprint_level(world, pose, rays, ground)
     src = world.rgb_levels[level] if channel == "rgb" else world.radiance_levels[level]
-    out = cv2.remap(src, mx.astype(np.float32), my.astype(np.float32), cv2.INTER_LINEAR,
-                    borderMode=cv2.BORDER_REPLICATE)
-    out = out.astype(np.float32)
-    s = rays.supersample
-    if s > 1:
-        out = cv2.resize(out, (w // s, h // s), interpolation=cv2.INTER_AREA)
+    g, s = world.grid, rays.supersample
+    h, w = rays.rays.shape[0] // s, rays.rays.shape[1] // s
+    out = np.empty((h, w, 3) if channel == "rgb" else (h, w), np.float32)
+    for r0 in range(0, h, BAND_ROWS):
+        r1 = min(h, r0 + BAND_ROWS)
+        pts = intersect_ground(pose, rays.rays[r0 * s:r1 * s], ground)
+        mx = ((pts[..., 0] - g.west_m) / g.cell_m - 0.5) / 2 ** level
+        my = ((g.north_m - pts[..., 1]) / g.cell_m - 0.5) / 2 ** level
+        bad = ~(np.isfinite(mx) & np.isfinite(my))
+        mx[bad] = my[bad] = -1e6
+        band = cv2.remap(src, mx.astype(np.float32), my.astype(np.float32), cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+        if s > 1:
+            band = cv2.resize(band, (w, r1 - r0), interpolation=cv2.INTER_AREA)
+        out[r0:r1] = band
     return out
 
 

@@ -41,7 +41,7 @@ from dronepipe.stitching.georef import GridGround
 log = logging.getLogger(__name__)
 F32 = NDArray[np.float32]
 U8 = NDArray[np.uint8]
-TILE_ROWS = 512
+TILE_ROWS = 128
 
 
 @dataclass(frozen=True)
