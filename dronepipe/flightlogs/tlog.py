@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from dronepipe.flightlogs.mavlink_collect import MavlinkCollector
 from dronepipe.flightlogs.mavlink_dialect import dialect, new_parser
-from dronepipe.flightlogs.record_chain import in_sorted
+from dronepipe.flightlogs.tlog_decode import decode_frames, payload_dtype
 from dronepipe.flightlogs.tlog_scan import scan_tlog, stamps_s
 
 log = logging.getLogger(__name__)
@@ -154,23 +155,39 @@ def iter_tlog(data: bytes, stats: TlogStats | None = None,
 def collect_tlog(data: bytes, progress: Callable[[int, int], None] | None = None
                  ) -> tuple[MavlinkCollector, TlogStats]:
     """A collector fed with the messages of tlog bytes that dronepipe uses (all are
-    counted), and what was skipped. Framing is vectorised (``tlog_scan``); the sequential
-    ``iter_tlog`` finds the same records and is the reference in the tests."""
+    counted), and what was skipped. Framing and decoding are vectorised (``tlog_scan``,
+    ``tlog_decode``); the sequential ``iter_tlog`` finds the same records and is the
+    reference in the tests."""
     arr = np.frombuffer(data, dtype=np.uint8)
     recs = scan_tlog(arr)
     c = MavlinkCollector()
     c.add_counts(recs.counts())
     used = MavlinkCollector.used_types()
-    wanted = np.array(sorted(i for i, name in recs.names.items() if name in used), dtype=np.int64)
-    sel = np.flatnonzero(in_sorted(recs.msgid, wanted))
-    q = recs.start[sel] + 8
-    ends = q + recs.frame_len[sel]
-    mav, error = new_parser(), dialect().MAVError
-    for k, (a, b, t) in enumerate(zip(q.tolist(), ends.tolist(), stamps_s(arr, recs.start[sel]).tolist())):
-        try:
-            c.add(mav.decode(bytearray(data[a:b])), t, counted=True)
-        except error:
-            log.debug("undecodable frame at %d despite a good checksum", a)
-        if progress is not None and k % 4096 == 0:
-            progress(a, len(data))
+    offsets, msgs = [], []
+    for msgid, name in recs.names.items():
+        if name not in used:
+            continue
+        sel = np.flatnonzero(recs.msgid == msgid)
+        if sel.size:
+            offsets.append(recs.start[sel])
+            msgs.extend(_decode(arr, recs.start[sel] + 8, recs.frame_len[sel], msgid))
+    if offsets:
+        all_offsets = np.concatenate(offsets)
+        stamps = stamps_s(arr, all_offsets).tolist()
+        for k in np.argsort(all_offsets, kind="stable").tolist():
+            c.add(msgs[k], stamps[k], counted=True)
+    if progress is not None:
+        progress(len(data), len(data))
     return c, TlogStats(recs.bytes_skipped, recs.skip_runs, recs.bad_crc, recs.truncated)
+
+
+def _decode(arr: NDArray[np.uint8], q: NDArray[np.int64], length: NDArray[np.int64],
+            msgid: int) -> list[Any]:
+    """Messages of verified frames of one id: columnar where the format allows, else by
+    pymavlink one at a time."""
+    msgtype = dialect().mavlink_map[msgid]
+    dtype = payload_dtype(msgtype)
+    if dtype is not None:
+        return decode_frames(arr, q, msgtype, dtype)
+    mav, data = new_parser(), arr.tobytes()
+    return [mav.decode(bytearray(data[a:a + n])) for a, n in zip(q.tolist(), length.tolist())]

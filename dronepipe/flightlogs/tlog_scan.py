@@ -56,26 +56,27 @@ def _crc_table() -> tuple[NDArray[np.int64], NDArray[np.int64], dict[int, str]]:
     return ids, extra, {int(i): mm[int(i)].msgname for i in ids}
 
 
-def _x25_step(crc: NDArray[np.int64], byte: NDArray[np.int64]) -> NDArray[np.int64]:
-    tmp = byte ^ (crc & 0xFF)
+def _x25_table() -> NDArray[np.int32]:
+    """The byte table of MAVLink's X.25 (CRC-16/MCRF4XX) accumulate step."""
+    tmp = np.arange(256, dtype=np.int32)
     tmp = (tmp ^ (tmp << 4)) & 0xFF
-    return ((crc >> 8) ^ (tmp << 8) ^ (tmp << 3) ^ (tmp >> 4)) & 0xFFFF
+    return ((tmp << 8) ^ (tmp << 3) ^ (tmp >> 4)) & 0xFFFF
 
 
 def x25_many(data: NDArray[np.uint8], start: NDArray[np.int64], length: NDArray[np.int64],
              extra: NDArray[np.int64]) -> NDArray[np.int64]:
     """X.25 checksums (MAVLink's) of ``data[start:start+length]`` followed by ``extra``,
-    for many spans at once."""
+    for many spans at once (table-driven, one byte column at a time)."""
+    table = _x25_table()
     order = np.argsort(-length, kind="stable")
     s, ln = start[order], length[order]
-    crc = np.full(s.size, 0xFFFF, dtype=np.int64)
-    active = s.size
+    crc = np.full(s.size, 0xFFFF, dtype=np.int32)
+    neg = -ln
     for j in range(int(ln[0]) if ln.size else 0):
-        while active and ln[active - 1] <= j:
-            active -= 1
-        crc[:active] = _x25_step(crc[:active], data[s[:active] + j].astype(np.int64))
-    crc = _x25_step(crc, extra[order])
-    out = np.empty_like(crc)
+        active = int(np.searchsorted(neg, -j, side="left"))  # the spans longer than j
+        crc[:active] = (crc[:active] >> 8) ^ table[(crc[:active] ^ data[s[:active] + j]) & 0xFF]
+    crc = (crc >> 8) ^ table[(crc ^ extra[order].astype(np.int32)) & 0xFF]
+    out = np.empty(crc.size, dtype=np.int64)
     out[order] = crc
     return out
 
