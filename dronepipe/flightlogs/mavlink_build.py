@@ -110,8 +110,8 @@ def build_position(c: MavlinkCollector, clock: SessionClock, min_fix_type: int
     else:
         return PositionTrack.empty(), 0, 0, np.zeros(0, dtype=bool)
     sats = np.where(np.isfinite(sats), sats, -1)
-    track = PositionTrack(t, lat, lon, alt, rel, speed, fix.astype(np.int16),
-                          sats.astype(np.int16), hdop, source=source)
+    track = PositionTrack(t, lat, lon, alt, rel, speed, fix,
+                          sats, hdop, source=source)
     kept, no_fix, bad = drop_bad_positions(track, min_fix_type)
     return kept, no_fix, bad, fb
 
