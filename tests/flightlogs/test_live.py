@@ -92,3 +92,21 @@ def test_bad_connection_strings() -> None:
         open_transport("udpin:14550")
     with pytest.raises(LinkError, match="cannot connect"):
         open_live("tcp:127.0.0.1:1")
+
+
+def test_serial_link_through_a_pseudo_terminal() -> None:
+    import os
+    import sys
+    if not sys.platform.startswith("linux"):
+        pytest.skip("needs a Linux pty")
+    pytest.importorskip("serial")
+    master, slave = os.openpty()
+    try:
+        with open_live(f"serial:{os.ttyname(slave)}:57600", heartbeat_s=None) as live:
+            for f in _frames(10):
+                os.write(master, f)
+            assert _drain(live, 50) == 50
+            assert live.snapshot().attitude.yaw_rad[-1] == pytest.approx(0.09, abs=1e-6)
+    finally:
+        os.close(master)
+        os.close(slave)
