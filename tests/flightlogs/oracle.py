@@ -63,3 +63,14 @@ def tlog_messages(path: str) -> tuple[Counter[str], dict[str, list[dict[str, Any
                 keep.setdefault(t, []).append(d)
         conn.close()
     return counts, keep
+
+
+def dataflash_text_counts(path: str) -> Counter[str]:
+    """Message counts of a text DataFlash log by DFReader_text."""
+    with _saved_environ():
+        from pymavlink import DFReader
+        reader = DFReader.DFReader_text(path)
+        counts: Counter[str] = Counter()
+        while (m := reader.recv_msg()) is not None:
+            counts[m.get_type()] += 1
+    return counts

@@ -114,10 +114,12 @@ def test_yaw_interpolation_across_north(flight_bin: Path) -> None:
         assert min(abs(yaw - truth), 360 - abs(yaw - truth)) < 0.05
 
 
-def test_text_form_gives_the_same_telemetry() -> None:
+def test_text_form_gives_the_same_telemetry(tmp_path: Path) -> None:
     binary, text = _read(synth.dataflash_flight()), _read(synth.dataflash_flight(text=True), "flight.log")
     assert text.log_format == "dataflash-text"
     assert dict(text.messages) == dict(binary.messages)
+    (tmp_path / "flight.log").write_bytes(synth.dataflash_flight(text=True))
+    assert dict(text.messages) == dict(oracle.dataflash_text_counts(str(tmp_path / "flight.log")))
     for name in ("t_utc_s", "lat_deg", "lon_deg", "alt_msl_m", "alt_rel_m", "hdop"):
         assert np.array_equal(getattr(text.position, name), getattr(binary.position, name)), name
     assert np.array_equal(text.attitude.yaw_rad, binary.attitude.yaw_rad)
