@@ -43,7 +43,11 @@ class DetectionConfig:
     around the region by that fraction of its contrast (an isolated object, not the
     corner of a warm surface, whose ring is partly warm). ``anomaly_max_elongation``
     rejects thin strips (edges of warm walls, pipes); ``anomaly_max_area_m2``: a larger
-    warm region is a surface, not an object (fire and ember thresholds still apply).
+    warm region is a surface, not an object (fire and ember thresholds still apply);
+    ``anomaly_min_c``: on radiometric frames a warm anomaly must also reach this
+    temperature, so sun-warmed stones, hay bales and roofs a few degrees above the
+    meadow beside them are not reported, while a hidden ember 8 C above a 35 C surface
+    is.
     ``person_*``: body-temperature band of the peak, area range, minimum contrast,
     largest elongation (major/minor axis of the moment ellipse) and smallest fill of
     that ellipse (1 for a solid ellipse or rectangle, low for rings and ragged shapes).
@@ -78,6 +82,7 @@ class DetectionConfig:
     person_min_fill: float = 0.5
     anomaly_max_elongation: float = 6.0
     anomaly_max_area_m2: float = 8.0
+    anomaly_min_c: float = 40.0
     ring_m: float = 0.5
     ring_quantile: float = 0.8
     ring_min_fraction: float = 0.7

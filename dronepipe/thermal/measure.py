@@ -175,7 +175,8 @@ def _context_class(fa: FrameArrays, peak: float, peak_ex: float, area_m2: float,
               and elong <= cfg.person_max_elongation and fill >= cfg.person_min_fill)
     if person:
         return HotspotClass.PERSON
-    if elong <= cfg.anomaly_max_elongation and area_m2 <= cfg.anomaly_max_area_m2:
+    warm_enough = not fa.radiometric or peak >= cfg.anomaly_min_c
+    if warm_enough and elong <= cfg.anomaly_max_elongation and area_m2 <= cfg.anomaly_max_area_m2:
         return HotspotClass.ANOMALY
     return None
 

@@ -84,11 +84,18 @@ def test_person_lying_and_standing(gsd_m: float) -> None:
         assert d.area_m2 == pytest.approx(area, rel=0.3)
 
 
-def test_warm_blob_too_big_for_a_person_is_an_anomaly() -> None:
+def test_sun_warmed_objects_are_not_reported_but_warm_anomalies_are() -> None:
+    """A 2.5 m2 blob at 34 C (a hay bale in the sun): too big for a person, too cool
+    for a warm anomaly (``anomaly_min_c``); at 45 C it is an anomaly."""
     rng = np.random.default_rng(22)
     gsd = 0.1
-    t = add_noise(add_disc(background(SHAPE, gsd, rng, 5.0, 15.0), (320, 256), 2.5, 34.0, gsd), rng)
-    assert [d.kind for d in detect_hotspots(t, gsd)] == [HotspotClass.ANOMALY]
+    ground = background(SHAPE, gsd, rng, 5.0, 15.0)
+    bale = add_noise(add_disc(ground, (320, 256), 2.5, 34.0, gsd), rng)
+    assert detect_hotspots(bale, gsd) == []
+    cfg = DetectionConfig(anomaly_min_c=30.0)
+    assert [d.kind for d in detect_hotspots(bale, gsd, config=cfg)] == [HotspotClass.ANOMALY]
+    warm = add_noise(add_disc(ground, (320, 256), 2.5, 45.0, gsd), rng)
+    assert [d.kind for d in detect_hotspots(warm, gsd)] == [HotspotClass.ANOMALY]
 
 
 def test_no_detections_on_textured_background_noise() -> None:
