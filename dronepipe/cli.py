@@ -332,6 +332,8 @@ def _pair(text: str, sep: str, name: str) -> tuple[float, float]:
               show_default=True, help="Gimbal tilt forward from nadir, degrees.")
 @click.option("--rgb-size", default="2000x1500", show_default=True,
               help="RGB image size WxH, or 'none' for a thermal-only payload.")
+@click.option("--jpeg-quality", type=click.IntRange(1, 100), default=90, show_default=True,
+              help="JPEG quality of the RGB frames.")
 @click.option("--video-seconds", "video_s", type=click.FloatRange(min=0.0), default=4.0,
               show_default=True, help="Length of the thermal video (0: none).")
 @click.option("--video-fps", type=click.FloatRange(min=1.0), default=30.0, show_default=True)
@@ -349,8 +351,8 @@ def _pair(text: str, sep: str, name: str) -> tuple[float, float]:
 @click.pass_context
 def simulate_cmd(ctx: click.Context, out_dir: Path, overlap: str, no_errors: bool,
                  gnss_sigma_m: float | None, clock_offset_s: float | None, drop_rate: float | None,
-                 rgb_size: str, video_span: str, hotspot_counts: str, as_json: bool,
-                 relief_m: float, **options: Any) -> None:
+                 rgb_size: str, jpeg_quality: int, video_span: str, hotspot_counts: str,
+                 as_json: bool, relief_m: float, **options: Any) -> None:
     """Simulate a survey flight into OUT_DIR, with its truth in OUT_DIR/truth."""
     from dataclasses import replace
 
@@ -364,7 +366,7 @@ def simulate_cmd(ctx: click.Context, out_dir: Path, overlap: str, no_errors: boo
     rgb = None
     if rgb_size.lower() != "none":
         w, h = _pair(rgb_size.lower(), "x", "--rgb-size")
-        rgb = default_rgb(int(w), int(h))
+        rgb = replace(default_rgb(int(w), int(h)), jpeg_quality=jpeg_quality)
     try:
         counts = HotspotCounts(*(int(v) for v in hotspot_counts.split(",")))
     except (TypeError, ValueError):
@@ -416,6 +418,112 @@ def evaluate_cmd(result_dir: Path, truth_dir: Path, match_radius_m: float, min_a
     click.echo(f"hotspot precision    {show(ev['hotspot_precision'])}")
     click.echo(f"hotspot error p50/90 {show(ev['hotspot_error_p50_m'], ' m')} / {show(ev['hotspot_error_p90_m'], ' m')}")
     click.echo(f"false alarms / ha    {show(ev['false_alarms_per_ha'])}")
+
+
+# --- live and replay: the command centre during the flight -----------------------------
+def _host_port(text: str, name: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise click.BadParameter(f"expected HOST:PORT, got {text!r}", param_hint=name)
+    return host or "127.0.0.1", int(port)
+
+
+def _windows(texts: tuple[str, ...], name: str) -> tuple[tuple[float, float], ...]:
+    return tuple(_pair(t, ":", name) for t in texts)
+
+
+@cli.command("live")
+@click.option("--mavlink", required=True, help="Telemetry link: udpin:0.0.0.0:14550, tcp:HOST:PORT, "
+              "serial:/dev/ttyUSB0:57600.")
+@click.option("--video", default=None, help="A video URL or file OpenCV/FFmpeg opens (http:// MJPEG, rtsp://, ...).")
+@click.option("--video-kind", type=click.Choice(["thermal-gray"]), default="thermal-gray", show_default=True,
+              help="What the video's pixels are: grey levels mapped linearly onto --span (not radiometric).")
+@click.option("--span", default="0:150", show_default=True, help="Degrees C of grey 0 and 255, MIN:MAX.")
+@click.option("--frames", "frames_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="A folder where radiometric stills land (watched; thermal/ and rgb/ subfolders too).")
+@click.option("-o", "--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Where the products are written on exit.")
+@click.option("--cameras", type=existing_path(dir_okay=False), default=None, help="Camera file (TOML).")
+@click.option("--serve", default=None, help="Serve the live map at HOST:PORT (127.0.0.1 unless told).")
+@click.option("--token", default=None, help="Access token; required when serving beyond loopback.")
+@click.option("--cot", default=None, help="Send CoT events to this URL (udp://239.2.3.1:6969, tcp://HOST:PORT).")
+@click.option("--exit-after-idle", "exit_after_idle_s", type=click.FloatRange(min=0.0), default=None,
+              help="End (writing the products) when nothing arrived for this many seconds.")
+@click.option("--latency", "latency_s", type=click.FloatRange(min=0.0), default=0.2, show_default=True,
+              help="Seconds from capture to arrival, for frames without a trustworthy capture time.")
+@click.option("--time-offset", "time_offset_s", type=float, default=None,
+              help="Camera clock minus autopilot UTC, seconds (default: found from trigger events).")
+@click.option("--pose-timeout", "pose_timeout_s", type=click.FloatRange(min=0.0), default=5.0, show_default=True,
+              help="Seconds a frame waits for telemetry covering its time before it is dropped.")
+@click.option("--keyframe-overlap", type=click.FloatRange(0.0, 1.0), default=0.7, show_default=True,
+              help="A frame overlapping the last keyframe by less than this goes to the mosaic.")
+@click.option("--area-m", type=click.FloatRange(min=10.0), default=1500.0, show_default=True,
+              help="Side of the live mosaic square around the first keyframe, metres.")
+@click.option("--gsd", "gsd_m", type=click.FloatRange(min=0.0, min_open=True), default=None,
+              help="Thermal mosaic pixel size, metres (default: the first keyframe's).")
+@click.option("--mosaic-queue", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Keyframes waiting for the mosaic at most; more are skipped (counted).")
+@click.option("--no-register", is_flag=True, help="Feed keyframes as georeferenced, without registration.")
+@click.pass_context
+def live_cmd(ctx: click.Context, span: str, serve: str | None, no_register: bool, **options: Any) -> None:
+    """Process a flight while it is flown; write the products of `process` on exit."""
+    import signal
+    import threading
+
+    from dronepipe.stream.config import LiveConfig
+    from dronepipe.stream.run import run_live
+
+    config = LiveConfig(span_c=_pair(span, ":", "--span"), register=not no_register,
+                        serve=_host_port(serve, "--serve") if serve else None, **options)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+
+    def started(session: Any) -> None:
+        if session.server_address and not is_quiet(ctx):
+            host, port = session.server_address
+            click.echo(f"serving the live map at http://{host}:{port}/", err=True)
+
+    result = run_live(config, stop, on_start=started)
+    st = result.status
+    click.echo(f"{st.get('frames_processed', 0)} frames processed, {len(result.hotspots)} hotspots, "
+               f"mosaic took {st.get('mosaic_taken', 0)} skipped {st.get('mosaic_skipped', 0)}, "
+               f"{st.get('dropped_no_pose', 0)} without telemetry, {st.get('frames_corrupt', 0)} corrupt "
+               f"-> {result.out_dir}")
+
+
+@cli.command("replay")
+@click.argument("flight", type=existing_path(file_okay=False))
+@click.option("--mavlink", default="udpout:127.0.0.1:14550", show_default=True,
+              help="Where the telemetry goes ('none': nowhere).")
+@click.option("--frames-to", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to write the stills into, each atomically at its capture time.")
+@click.option("--video-to", default=None, help="Serve the video as MJPEG at http://HOST:PORT/PATH.")
+@click.option("--speed", type=click.FloatRange(min=0.0, min_open=True), default=1.0, show_default=True,
+              help="Times faster than real time.")
+@click.option("--drop-telemetry", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0, show_default=True,
+              help="Fraction of MAVLink records lost (fault injection).")
+@click.option("--gap", "gaps", multiple=True, help="Telemetry silent START:DURATION (flight seconds from the "
+              "first record); repeatable.")
+@click.option("--corrupt-frame", "corrupt_frames", type=click.IntRange(min=1), multiple=True,
+              help="Deliver still number N damaged; repeatable.")
+@click.option("--video-drop", "video_drops", multiple=True, help="Video server down START:DURATION; repeatable.")
+@click.option("--trim", "trim_s", type=click.FloatRange(min=0.0), default=None,
+              help="Play telemetry only from this many seconds before the first frame to after the last.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the packet loss.")
+def replay_cmd(flight: Path, mavlink: str, gaps: tuple[str, ...], video_drops: tuple[str, ...],
+               corrupt_frames: tuple[int, ...], **options: Any) -> None:
+    """Play FLIGHT (recorded or simulated) as the drone would send it."""
+    from dronepipe.stream.replay import replay
+    from dronepipe.stream.replay_plan import ReplayConfig
+
+    config = ReplayConfig(flight, mavlink=None if mavlink.lower() == "none" else mavlink,
+                          gaps=_windows(gaps, "--gap"), video_drops=_windows(video_drops, "--video-drop"),
+                          corrupt_frames=tuple(corrupt_frames), **options)
+    r = replay(config)
+    click.echo(f"replayed in {r.seconds:.1f} s: {r.records_sent} MAVLink records sent "
+               f"({r.records_lost} lost, {r.records_in_gaps} in gaps), {r.stills} stills "
+               f"({r.stills_corrupt} damaged), {r.video_frames} video frames")
 
 
 def main() -> None:

@@ -18,15 +18,20 @@ import numpy as np
 class ClockMap:
     """``telemetry_s = a + b * wall_s`` fitted on the last ``window`` pairs."""
 
-    def __init__(self, window: int = 64, min_span_s: float = 1.0) -> None:
+    def __init__(self, window: int = 64, min_span_s: float = 1.0, reset_s: float = 5.0) -> None:
+        self.reset_s = reset_s
         self._pairs: deque[tuple[float, float]] = deque(maxlen=window)
         self._min_span_s = min_span_s
         self._lock = threading.Lock()
         self._fit: tuple[float, float] | None = None
 
     def add(self, wall_s: float, telemetry_s: float) -> None:
-        """One pair (seconds); ignored unless the telemetry time moved forward."""
+        """One pair (seconds); ignored unless the telemetry time moved forward. A jump
+        back by more than ``reset_s`` (the telemetry's clock changed source, e.g. from
+        receive times to the autopilot's UTC) starts the map afresh."""
         with self._lock:
+            if self._pairs and telemetry_s < self._pairs[-1][1] - self.reset_s:
+                self._pairs.clear()
             if self._pairs and telemetry_s <= self._pairs[-1][1]:
                 return
             self._pairs.append((wall_s, telemetry_s))

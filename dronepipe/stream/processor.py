@@ -214,7 +214,9 @@ class LiveProcessor:
 
     def _drop(self, p: _Pending, why: str) -> None:
         self.counters.add("dropped_no_pose")
-        log.info("frame %s dropped: %s", p.arrival.name, why)
+        when = f"{p.when.t_utc_s:.2f} ({p.when.source})" if p.when else "unknown"
+        log.info("frame %s dropped: %s (time %s, telemetry to %.2f)", p.arrival.name, why, when,
+                 self.poses.covered_until())
 
     def _corrupt(self, arrival: Arrival, exc: Exception) -> None:
         self.counters.add("frames_corrupt")
