@@ -34,7 +34,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dronepipe.flightlogs.dataflash_format import (
-    BUILTIN_FMT, FMT_LENGTH, FMT_TYPE, HEAD1, HEAD2, MessageFormat, decode_text,
+    BUILTIN_FMT,
+    FMT_LENGTH,
+    FMT_TYPE,
+    HEAD1,
+    HEAD2,
+    MessageFormat,
+    decode_text,
 )
 from dronepipe.flightlogs.record_chain import in_sorted, reachable
 

@@ -27,15 +27,22 @@ from numpy.typing import NDArray
 
 from dronepipe.flightlogs.dataflash_binary import RecordTable
 from dronepipe.flightlogs.gpstime import (
-    boot_segments, gps_week_ms_to_utc_s, isolated_outliers, median_offset_s, plausible_utc,
+    boot_segments,
+    gps_week_ms_to_utc_s,
+    isolated_outliers,
+    median_offset_s,
+    plausible_utc,
 )
 from dronepipe.flightlogs.record_chain import in_sorted
 from dronepipe.flightlogs.records import CameraEvent, Pose
 from dronepipe.flightlogs.rotations import wrap_pi
 from dronepipe.flightlogs.track_ops import (
-    drop_bad_positions, gimbal_at, gimbal_track, sample_and_hold,
+    drop_bad_positions,
+    gimbal_at,
+    gimbal_track,
+    sample_and_hold,
 )
-from dronepipe.flightlogs.tracks import AttitudeTrack, GimbalTrack, PositionTrack
+from dronepipe.flightlogs.tracks import AttitudeTrack, GimbalTrack, PositionTrack, int16_column
 from dronepipe.flightlogs.vehicle_info import first_banner, frame_from_texts
 
 log = logging.getLogger(__name__)
@@ -207,7 +214,7 @@ def build_position(tables: dict[str, RecordTable], clock: DataFlashClock,
     if np.all(np.isnan(rel)):
         rel = alt - _home_alt(tables, alt, fix)
     track = PositionTrack(t, _col(src, "Lat"), _col(src, "Lng"), alt, rel, speed,
-                          fix, sats, hdop, source=src.name)
+                          int16_column(fix), int16_column(sats), hdop, source=src.name)
     return drop_bad_positions(track, min_fix_type)
 
 

@@ -35,7 +35,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from dronepipe.flightlogs.dataflash_format import (
-    BUILTIN_FMT, FIELD_TYPES, FMT_TYPE, HEAD1, HEAD2, MessageFormat, scale_like_pymavlink,
+    BUILTIN_FMT,
+    FIELD_TYPES,
+    FMT_TYPE,
+    HEAD1,
+    HEAD2,
+    MessageFormat,
+    scale_like_pymavlink,
 )
 
 ARDUPILOT_FORMATS: dict[str, tuple[str, str]] = {
@@ -90,7 +96,8 @@ class DataFlashWriter:
 
     def __init__(self, target: str | os.PathLike[str] | IO[bytes], *, text: bool = False) -> None:
         self._own = isinstance(target, (str, os.PathLike))
-        self._fh: IO[bytes] = Path(target).open("wb") if self._own else target  # type: ignore[arg-type]
+        self._fh: IO[bytes] = Path(target).open("wb") if isinstance(target, (str, os.PathLike)) \
+            else target
         self._text = text
         self._formats: dict[str, MessageFormat] = {}
         self._next_type = 1
@@ -140,9 +147,10 @@ class DataFlashWriter:
         return {f.type_id for f in self._formats.values()}
 
     def _write_fmt(self, mf: MessageFormat) -> None:
-        values = {"Type": mf.type_id, "Length": mf.length, "Name": mf.name,
-                  "Format": mf.format, "Columns": ",".join(mf.columns)}
-        self._emit(BUILTIN_FMT, {k: [v] for k, v in values.items()}, 1)
+        values: dict[str, ArrayLike] = {
+            "Type": [mf.type_id], "Length": [mf.length], "Name": [mf.name],
+            "Format": [mf.format], "Columns": [",".join(mf.columns)]}
+        self._emit(BUILTIN_FMT, values, 1)
 
     def format_of(self, name: str) -> MessageFormat:
         """The definition of a record name (ArduPilot layouts are defined on first use)."""
@@ -154,7 +162,8 @@ class DataFlashWriter:
 
     def write(self, name: str, **values: Any) -> None:
         """Write one record; values in pymavlink's units (see the module doc)."""
-        self.write_columns(name, {k: [v] for k, v in values.items()})
+        columns: dict[str, ArrayLike] = {k: [v] for k, v in values.items()}
+        self.write_columns(name, columns)
 
     def write_columns(self, name: str, columns: Mapping[str, ArrayLike]) -> None:
         """Write one record per row of equally long columns, in row order."""

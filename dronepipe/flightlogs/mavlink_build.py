@@ -21,9 +21,12 @@ from dronepipe.flightlogs.mavlink_collect import MavlinkCollector, column
 from dronepipe.flightlogs.records import CameraEvent, Pose
 from dronepipe.flightlogs.rotations import wrap_pi
 from dronepipe.flightlogs.track_ops import (
-    drop_bad_positions, gimbal_at, gimbal_track, sample_and_hold,
+    drop_bad_positions,
+    gimbal_at,
+    gimbal_track,
+    sample_and_hold,
 )
-from dronepipe.flightlogs.tracks import AttitudeTrack, GimbalTrack, PositionTrack
+from dronepipe.flightlogs.tracks import AttitudeTrack, GimbalTrack, PositionTrack, int16_column
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,8 +113,8 @@ def build_position(c: MavlinkCollector, clock: SessionClock, min_fix_type: int
     else:
         return PositionTrack.empty(), 0, 0, np.zeros(0, dtype=bool)
     sats = np.where(np.isfinite(sats), sats, -1)
-    track = PositionTrack(t, lat, lon, alt, rel, speed, fix,
-                          sats, hdop, source=source)
+    track = PositionTrack(t, lat, lon, alt, rel, speed, int16_column(fix),
+                          int16_column(sats), hdop, source=source)
     kept, no_fix, bad = drop_bad_positions(track, min_fix_type)
     return kept, no_fix, bad, fb
 

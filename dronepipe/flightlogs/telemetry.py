@@ -20,7 +20,12 @@ from numpy.typing import ArrayLike, NDArray
 
 from dronepipe.errors import NoPoseError
 from dronepipe.flightlogs.interpolate import (
-    Bracket, Miss, bracket, find_gaps, interpolate_attitude, interpolate_gimbal,
+    Bracket,
+    Miss,
+    bracket,
+    find_gaps,
+    interpolate_attitude,
+    interpolate_gimbal,
     interpolate_position,
 )
 from dronepipe.flightlogs.records import CameraEvent, Pose
@@ -178,7 +183,9 @@ class Telemetry:
         bg = bracket(self.gimbal.t_utc_s, t, g) if self.gimbal is not None else None
         pos = interpolate_position(self.position, bp)
         roll, pitch, yaw = interpolate_attitude(self.attitude, ba)
-        gimbal = interpolate_gimbal(self.gimbal, bg) if self.gimbal is not None else (None,) * 3
+        gimbal: tuple[NDArray[np.float64] | None, ...] = (None, None, None)
+        if self.gimbal is not None and bg is not None:
+            gimbal = interpolate_gimbal(self.gimbal, bg)
         ok = bp.ok & ba.ok
         if bg is not None and gimbal[2] is not None:
             ok &= bg.ok & np.isfinite(gimbal[2])

@@ -79,9 +79,10 @@ def decode_frames(data: NDArray[np.uint8], q: NDArray[np.int64], msgtype: Any,
     idx = np.minimum(start[:, None] + np.arange(size), data.size - 1)
     payload = np.where(np.arange(size) < plen[:, None], data[idx], 0).astype(np.uint8)
     rec = payload.view(dtype).reshape(-1)
-    cols = [rec[name].tolist() for name in dtype.names]
+    names = dtype.names or ()
+    cols = [rec[name].tolist() for name in names]
     systems = data[q + np.where(v2, 5, 3)].tolist()
     comps = data[q + np.where(v2, 6, 4)].tolist()
-    names, mtype = dtype.names, msgtype.msgname
+    mtype = msgtype.msgname
     return [DecodedMessage(mtype, (s, c), dict(zip(names, values)))
             for s, c, values in zip(systems, comps, zip(*cols))]

@@ -32,7 +32,8 @@ class TlogWriter:
     def __init__(self, target: str | os.PathLike[str] | IO[bytes], *, mavlink1: bool = False,
                  src_system: int = 1, src_component: int = 1) -> None:
         self._own = isinstance(target, (str, os.PathLike))
-        self._fh: IO[bytes] = Path(target).open("wb") if self._own else target  # type: ignore[arg-type]
+        self._fh: IO[bytes] = Path(target).open("wb") if isinstance(target, (str, os.PathLike)) \
+            else target
         self.mavlink1 = mavlink1
         self.mav: Any = new_parser(src_system, src_component)
         """pymavlink's encoder (``mav.<message>_encode(...)`` makes messages)."""

@@ -16,14 +16,19 @@ from numpy.typing import ArrayLike, NDArray
 T = TypeVar("T", bound="_Track")
 
 
-def _frozen_array(values: ArrayLike, dtype: Any) -> NDArray:
-    """A read-only 1-D copy; integer columns get -1 for NaN or out-of-range values."""
+def int16_column(values: ArrayLike) -> NDArray[np.int16]:
+    """Integers as int16, -1 where a value is NaN or out of range (unknown)."""
     src = np.asarray(values)
-    if np.dtype(dtype).kind == "i" and src.dtype.kind == "f":
-        info = np.iinfo(dtype)
+    if src.dtype.kind == "f":
         with np.errstate(invalid="ignore"):
-            ok = np.isfinite(src) & (src >= info.min) & (src <= info.max)
+            ok = np.isfinite(src) & (src >= -32768) & (src <= 32767)
         src = np.where(ok, src, -1)
+    return np.asarray(src, dtype=np.int16)
+
+
+def _frozen_array(values: ArrayLike, dtype: Any) -> NDArray:
+    """A read-only 1-D copy (integer columns: -1 for NaN or out-of-range values)."""
+    src = int16_column(values) if np.dtype(dtype) == np.int16 else values
     arr = np.array(src, dtype=dtype, copy=True).reshape(-1)
     arr.flags.writeable = False
     return arr
@@ -63,7 +68,7 @@ class _Track:
     def empty(cls: type[T], source: str = "") -> T:
         """A track without samples."""
         names = [f.name for f in fields(cls) if f.name != "source"]
-        return cls(**{n: np.zeros(0) for n in names}, source=source)  # type: ignore[arg-type]
+        return cls(**{n: np.zeros(0) for n in names}, source=source)  # type: ignore[call-arg]
 
     def sorted(self: T) -> T:
         """The same samples sorted by time (stable), non-finite times dropped."""
