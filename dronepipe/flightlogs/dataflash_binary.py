@@ -100,6 +100,7 @@ class _Definitions:
 
     @staticmethod
     def build(items: Iterable[tuple[int, MessageFormat]]) -> _Definitions:
+        """Definitions from (FMT record offset, format) pairs, plus the built-in FMT."""
         rows = sorted([(FMT_TYPE, -1, BUILTIN_FMT)] + [(f.type_id, p, f) for p, f in items],
                       key=lambda r: (r[0], r[1]))
         return _Definitions(np.array([r[1] for r in rows], dtype=np.int64),

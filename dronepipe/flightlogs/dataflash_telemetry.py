@@ -55,7 +55,9 @@ class DataFlashSource(Protocol):
 
     counts: dict[str, int]
 
-    def table(self, name: str, columns: Sequence[str] | None = None) -> RecordTable | None: ...
+    def table(self, name: str, columns: Sequence[str] | None = None) -> RecordTable | None:
+        """All records of a message name with the requested columns."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -28,14 +28,22 @@ class Transport(Protocol):
 
     name: str
 
-    def recv(self, timeout_s: float) -> bytes: ...
+    def recv(self, timeout_s: float) -> bytes:
+        """Bytes that arrived, waiting at most ``timeout_s`` seconds (b"" if none)."""
+        ...
 
-    def send(self, data: bytes) -> None: ...
+    def send(self, data: bytes) -> None:
+        """Send bytes to the other side (best effort where it is not known yet)."""
+        ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release the socket or port."""
+        ...
 
     @property
-    def address(self) -> tuple[str, int] | None: ...
+    def address(self) -> tuple[str, int] | None:
+        """The local (host, port) of a network link, None for serial ports."""
+        ...
 
 
 def _host_port(conn: str, rest: str) -> tuple[str, int]:
