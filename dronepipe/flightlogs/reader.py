@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -32,14 +33,14 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 """Progress callback ``(stage, done, total)``."""
 
-_LIVE_PREFIXES = ("udpin:", "udpout:", "udp:", "tcp:", "tcpin:", "serial:", "/dev/tty", "com")
+_LIVE_PREFIXES = ("udpin:", "udpout:", "udp:", "tcp:", "tcpin:", "serial:")
+_SERIAL_DEVICE = re.compile(r"^(/dev/tty\S+|com\d+)(,\d+)?$", re.IGNORECASE)
 
 
 def is_connection_string(source: str) -> bool:
-    """Whether ``source`` names a live link rather than a file."""
-    s = source.lower()
-    return s.startswith(_LIVE_PREFIXES[:6]) or (
-        s.startswith(_LIVE_PREFIXES[6:]) and not Path(source).is_file())
+    """Whether ``source`` names a live link (``udpin:...``, ``/dev/ttyUSB0``, ``COM3``)
+    rather than a file."""
+    return source.lower().startswith(_LIVE_PREFIXES) or bool(_SERIAL_DEVICE.match(source))
 
 
 def read_telemetry(source: str | os.PathLike[str], *, max_gap_s: float = DEFAULT_MAX_GAP_S,
