@@ -1,14 +1,19 @@
 """Reading telemetry logs (``.tlog``): MAVLink 1/2 frames, each after an 8-byte
 big-endian time stamp (microseconds since the Unix epoch, written by the ground station).
 
-Frames are decoded by pymavlink (our own parser instance, see ``mavlink_dialect``), but
-framed here: pymavlink's ``mavlogfile`` reads a stamp, then feeds bytes to its parser,
-and once a stamp and a frame are out of step (garbage, a cut-off file start) it keeps
-reading frame bytes as stamps and rarely finds its way back. Here a record is accepted
-when its frame decodes with a valid checksum (or is a complete frame of a message id the
-dialect does not know, followed by another record); otherwise the reader searches
-forward for the next position where one does, and counts the bytes it skipped. On an
-intact log this gives exactly pymavlink's messages.
+pymavlink's ``mavlogfile`` reads a stamp, then feeds bytes to its parser; once a stamp
+and a frame are out of step (garbage, a file cut at the start) it keeps reading frame
+bytes as stamps and rarely finds its way back. Here a record is a stamp plus a frame with
+a valid checksum (or a complete frame of a message id the dialect does not know, right
+after a record and followed by another frame); where none starts, the reader searches
+forward for the next verified frame and counts the bytes it skipped. On an intact log
+this gives exactly pymavlink's messages.
+
+``collect_tlog`` (used by ``read_telemetry``) does this for all records at once
+(``tlog_scan``) and decodes only the message types dronepipe uses, columnwise
+(``tlog_decode``). ``iter_tlog`` walks the same records one by one with pymavlink's
+decoder: the reference the tests hold the vectorised path to, and a message iterator for
+replays.
 """
 
 from __future__ import annotations
@@ -147,7 +152,7 @@ def iter_tlog(data: bytes, stats: TlogStats | None = None,
             progress(pos, n)
             next_report += _PROGRESS_EVERY
     if pos < n:
-        stats.truncated = n - pos
+        stats.truncated = n - pos if framer.cut_off(pos) else 0
         stats.bytes_skipped += n - pos
         stats.skip_runs += 1
 
