@@ -54,8 +54,8 @@ class EvalConfig:
 
     match_radius_m: float = 5.0
     registration_cell_m: float | None = None
-    window_px: int = 64
-    step_px: int = 48
+    window_px: int = 48
+    step_px: int = 32
     temperature_cell_m: float = 0.5
     hotspot_exclusion_m: float = 3.0
     edge_k_per_m: float = 4.0

@@ -32,7 +32,7 @@ class Displacements:
     shifts_m: F64
     centres_px: F64
     inlier: NDArray[np.bool_]
-    tried: int
+    tried: int   # windows with texture and data in both images
 
     @property
     def points(self) -> int:
@@ -100,8 +100,8 @@ def band_limit(a: F32, sigma_px: float = 1.0) -> F32:
     return out
 
 
-def register_windows(truth: F32, mosaic: F32, cell_m: float, window: int = 64,
-                     step: int = 48, min_response: float = 0.05,
+def register_windows(truth: F32, mosaic: F32, cell_m: float, window: int = 48,
+                     step: int = 32, min_response: float = 0.05,
                      min_std: float = 1e-3) -> Displacements:
     """Displacements of ``mosaic`` against ``truth`` (same grid, NaN = no data)."""
     truth, mosaic = band_limit(truth), band_limit(mosaic)
@@ -114,6 +114,9 @@ def register_windows(truth: F32, mosaic: F32, cell_m: float, window: int = 64,
             t = truth[r:r + window, c:c + window]
             if not np.isfinite(t).all() or float(t.std()) < min_std:
                 continue
+            m = mosaic[max(0, r + cy):r + cy + window, max(0, c + cx):c + cx + window]
+            if m.shape != t.shape or not np.isfinite(m).all():
+                continue                       # the mosaic does not cover this window
             tried += 1
             found = _refine(t, mosaic, r, c, cx, cy, min_std, min_response)
             if found is None:

@@ -10,7 +10,8 @@
   ``northing_m``, ``epsg``, ``mgrs``, ``hidden``, ``seen_in_frames`` (thermal frames
   whose image holds the centre) and ``saturated`` (hotter than a TLinear camera reads);
 - ``ortho_rgb.tif`` (uint8 RGB, JPEG-compressed) and ``temperature.tif`` (float32
-  degrees C, the band-radiance mean over each cell converted back): GeoTIFFs in the
+  degrees C, the band-radiance mean over each cell converted back, rounded to 1/128 K):
+  GeoTIFFs in the
   flight's UTM zone at ``truth_cell_m``; ``dem.tif`` (float32, metres above mean sea
   level, 1 m) where the world has terrain;
 - ``flight.json``: the configuration, the flight's times and error realisation.
@@ -37,6 +38,8 @@ from dronepipe.sim.grid import RasterGrid
 from dronepipe.sim.hotspots import TrueHotspot
 from dronepipe.sim.render import TLINEAR_MAX_C
 from dronepipe.sim.world import World
+
+TEMP_STEPS_PER_K = 128  # truth temperatures are exact to 1/256 K
 
 
 def _geotiff(path: Path, bands: NDArray, grid: RasterGrid, epsg: int, tags: dict[str, str],
@@ -70,10 +73,11 @@ def write_truth_rasters(out: Path, world: World, cell_m: float) -> dict[str, str
     common = {"GSD_M": f"{cell_m:g}", "SOURCE": "dronepipe.sim truth"}
     _geotiff(out / "ortho_rgb.tif", np.moveaxis(rgb, -1, 0), g, world.epsg,
              {**common, "UNITS": "sRGB"}, compress="JPEG", photometric="YCBCR", jpeg_quality=92)
-    _geotiff(out / "temperature.tif", temp.astype(np.float32), g, world.epsg,
+    quantised = (np.round(temp.astype(np.float64) * TEMP_STEPS_PER_K) / TEMP_STEPS_PER_K).astype(np.float32)
+    _geotiff(out / "temperature.tif", quantised, g, world.epsg,
              {**common, "UNITS": "degrees Celsius",
               "NOTE": "band-radiance (8-14 um) mean per cell, as a camera at this GSD would read "
-                      "it without saturation"},
+                      "it without saturation; rounded to 1/128 K (compresses to half)"},
              compress="DEFLATE", predictor=3, nodata=float("nan"))
     names = {"ortho_rgb": "ortho_rgb.tif", "temperature": "temperature.tif"}
     if world.dem is not None and world.dem_grid is not None:
