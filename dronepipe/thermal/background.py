@@ -125,8 +125,25 @@ def local_contrast(celsius: F32, object_px: float, block_px: float,
     k = max(3, int(round(object_px)) | 1)
     fill = float(np.nanmax(t)) if finite.any() else 0.0
     src = t if finite.all() else np.where(finite, t, fill).astype(np.float32)
-    opened = cv2.morphologyEx(src, cv2.MORPH_OPEN,
-                              cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-    tophat = np.where(finite, src - opened, np.nan).astype(np.float32)
+    tophat = np.where(finite, src - _opening(src, k), np.nan).astype(np.float32)
     level, sigma = local_background(tophat, block_px, sigma_floor_c)
     return tophat - level, sigma
+
+
+def _opening(t: F32, k: int, max_kernel_px: int = 32) -> F32:
+    """Grey opening with a k x k square. Large squares run on an f x f min-pooled image
+    (f = k // max_kernel_px): each pixel then gets the opening of its pooled cell, which
+    is never above the pixel itself, at a fraction of the cost."""
+    f = max(1, k // max_kernel_px)
+    if f == 1:
+        return cv2.morphologyEx(t, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    h, w = t.shape
+    cell_min = cv2.erode(t, np.ones((f, f), np.uint8), anchor=(0, 0),
+                         borderType=cv2.BORDER_REPLICATE)
+    pooled = np.ascontiguousarray(cell_min[::f, ::f])
+    kc = max(3, (k // f) | 1)
+    small = cv2.morphologyEx(pooled, cv2.MORPH_OPEN,
+                             cv2.getStructuringElement(cv2.MORPH_RECT, (kc, kc)))
+    up = cv2.resize(small, (small.shape[1] * f, small.shape[0] * f),
+                    interpolation=cv2.INTER_NEAREST)
+    return up[:h, :w]

@@ -144,10 +144,12 @@ class _Track:
         self.radiometric = True
         self.best: Observation = obs
         self.hottest: Observation = obs
+        self._position: tuple[float, float, float] | None = None
         self.add(obs)
 
     def add(self, obs: Observation) -> None:
         d = obs.detection
+        self._position = None
         self.frames.add(obs.frame_id)
         if obs.t_utc_s is not None:
             self.times.append(obs.t_utc_s)
@@ -179,6 +181,11 @@ class _Track:
 
     def position(self) -> tuple[float, float, float]:
         """Weighted mean easting, northing and the one-sigma uncertainty per axis (m)."""
+        if self._position is None:
+            self._position = self._estimate()
+        return self._position
+
+    def _estimate(self) -> tuple[float, float, float]:
         e, n, var = np.asarray(self.e), np.asarray(self.n), np.asarray(self.var)
         w = 1.0 / var
         me, mn = float((w * e).sum() / w.sum()), float((w * n).sum() / w.sum())
@@ -288,11 +295,12 @@ class HotspotTracker:
         pos = np.array([t.position() for t in self._tracks])
         radii = np.array([t.radius_m for t in self._tracks])
         kinds = [t.kind for t in self._tracks]
+        compat = {k: np.array([compatible(t, k) for t in kinds]) for k in HotspotClass}
         cost = np.full((len(obs), len(self._tracks)), 1e6)
         for i, o in enumerate(obs):
             d = np.hypot(pos[:, 0] - o.easting_m, pos[:, 1] - o.northing_m)
             gate = cfg.gate_sigmas * np.hypot(pos[:, 2], o.sigma_m) + 0.5 * (radii + o.radius_m)
             gate = np.maximum(gate, cfg.min_gate_m)
-            ok = np.array([compatible(k, o.detection.kind) for k in kinds])
+            ok = compat[o.detection.kind]
             cost[i, ok] = d[ok] / gate[ok]
         return cost
