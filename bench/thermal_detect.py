@@ -27,10 +27,10 @@ from affine import Affine
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the synthetic scenes live with the tests
 
-from dronepipe.thermal.detect import detect_hotspots  # noqa: E402
-from dronepipe.thermal.ortho import detect_in_mosaic  # noqa: E402
-from dronepipe.thermal.track import HotspotTracker, affine_pixel_to_map  # noqa: E402
-from tests.thermal.scenes import add_disc, add_noise, background  # noqa: E402
+from dronepipe.thermal.detect import detect_hotspots
+from dronepipe.thermal.ortho import detect_in_mosaic
+from dronepipe.thermal.track import HotspotTracker, affine_pixel_to_map
+from tests.thermal.scenes import add_disc, add_noise, background
 
 SHAPE = (512, 640)
 REALDATA = ROOT.parent / "shared" / "realdata" / "thermal"
@@ -134,7 +134,7 @@ def bench_real() -> None:
         p50, _ = timed(lambda i, img=img: detect_hotspots(img.celsius, 0.1, img.radiometric), 20)
         dets = detect_hotspots(img.celsius, 0.1, img.radiometric)
         kinds = ", ".join(f"{d.kind.value} {d.max_c:.0f}C" for d in dets[:6])
-        print(f"  {str(f.relative_to(REALDATA)):<28} {img.shape[1]}x{img.shape[0]} "
+        print(f"  {f.relative_to(REALDATA)!s:<28} {img.shape[1]}x{img.shape[0]} "
               f"{p50:6.2f} ms  {len(dets)} detections  {kinds}")
 
 

@@ -74,7 +74,8 @@ def thumbnail_png(patch_c: NDArray[np.floating], side_px: int = 128) -> bytes:
     h, w = rgb.shape[:2]
     s = max(1, side_px // max(h, w))
     if s > 1:
-        rgb = cv2.resize(rgb, (w * s, h * s), interpolation=cv2.INTER_NEAREST)
+        rgb = np.asarray(cv2.resize(rgb, (w * s, h * s), interpolation=cv2.INTER_NEAREST),
+                         dtype=np.uint8)
     return png_bytes(rgb)
 
 

@@ -102,7 +102,7 @@ def _image(ctx: ReportContext) -> tuple[str, int, int, Affine] | None:
     s = ctx.max_image_px / max(h, w)
     if s < 1.0:
         size = (max(1, round(w * s)), max(1, round(h * s)))
-        t = cv2.resize(t, size, interpolation=cv2.INTER_NEAREST)
+        t = np.asarray(cv2.resize(t, size, interpolation=cv2.INTER_NEAREST), dtype=np.float32)
         transform = transform @ Affine.scale(w / size[0], h / size[1])
         h, w = t.shape
     lo, hi = colour_range(t)

@@ -105,8 +105,9 @@ def _upsample(grid: F32, h: int, w: int) -> F32:
     """Bilinear interpolation of block values (block centres) to every pixel."""
     if grid.shape == (1, 1):
         return np.full((h, w), grid[0, 0], np.float32)
-    return cv2.resize(np.ascontiguousarray(grid, dtype=np.float32), (w, h),
-                      interpolation=cv2.INTER_LINEAR)
+    out = cv2.resize(np.ascontiguousarray(grid, dtype=np.float32), (w, h),
+                     interpolation=cv2.INTER_LINEAR)
+    return np.asarray(out, dtype=np.float32)
 
 
 def local_contrast(celsius: F32, object_px: float, block_px: float,
@@ -122,7 +123,7 @@ def local_contrast(celsius: F32, object_px: float, block_px: float,
     """
     t = np.asarray(celsius, dtype=np.float32)
     finite = np.isfinite(t)
-    k = max(3, int(round(object_px)) | 1)
+    k = max(3, round(object_px) | 1)
     fill = float(np.nanmax(t)) if finite.any() else 0.0
     src = t if finite.all() else np.where(finite, t, fill).astype(np.float32)
     tophat = np.where(finite, src - _opening(src, k), np.nan).astype(np.float32)
@@ -136,7 +137,8 @@ def _opening(t: F32, k: int, max_kernel_px: int = 32) -> F32:
     is never above the pixel itself, at a fraction of the cost."""
     f = max(1, k // max_kernel_px)
     if f == 1:
-        return cv2.morphologyEx(t, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+        square = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+        return np.asarray(cv2.morphologyEx(t, cv2.MORPH_OPEN, square), dtype=np.float32)
     h, w = t.shape
     cell_min = cv2.erode(t, np.ones((f, f), np.uint8), anchor=(0, 0),
                          borderType=cv2.BORDER_REPLICATE)
@@ -146,4 +148,4 @@ def _opening(t: F32, k: int, max_kernel_px: int = 32) -> F32:
                              cv2.getStructuringElement(cv2.MORPH_RECT, (kc, kc)))
     up = cv2.resize(small, (small.shape[1] * f, small.shape[0] * f),
                     interpolation=cv2.INTER_NEAREST)
-    return up[:h, :w]
+    return np.asarray(up[:h, :w], dtype=np.float32)

@@ -98,8 +98,8 @@ def _hot_regions(fr: FrameArrays, hot: NDArray[np.bool_]) -> tuple[list[Detectio
     Also returns the mask of the hot pixels that made a detection."""
     cfg = fr.config
     hot8 = hot.view(np.uint8)
-    gap_px = int(round(cfg.merge_gap_m / fr.gsd_m / 2.0))
-    joined = cv2.dilate(hot8, _disk(gap_px)) if gap_px >= 1 else hot8
+    gap_px = round(cfg.merge_gap_m / fr.gsd_m / 2.0)
+    joined = np.asarray(cv2.dilate(hot8, _disk(gap_px)), np.uint8) if gap_px >= 1 else hot8
     n, labels, boxes = _components(joined)
     counts = np.bincount(labels[hot], minlength=n)
     keep = _limit([i for i in range(1, n) if counts[i] > 0], counts, cfg.max_regions, "hot")
@@ -148,7 +148,8 @@ def _components(mask: NDArray[np.uint8]) -> tuple[int, NDArray[np.int32], list[B
     """8-connected labels of a 0/1 mask, and each label's box (row0, row1, col0, col1);
     index 0 (background) gets an empty box. OpenCV's labelling is fast, its statistics
     are not (1.5 ms a frame), so boxes come from ``scipy.ndimage.find_objects``."""
-    n, labels = cv2.connectedComponents(mask, connectivity=8, ltype=cv2.CV_32S)
+    n, lab = cv2.connectedComponents(mask, connectivity=8, ltype=cv2.CV_32S)
+    labels = np.asarray(lab, dtype=np.int32)
     boxes: list[Box] = [(0, 0, 0, 0)]
     for sl in ndimage.find_objects(labels):
         boxes.append((sl[0].start, sl[0].stop, sl[1].start, sl[1].stop) if sl else (0, 0, 0, 0))
@@ -164,4 +165,5 @@ def _limit(ids: list[int], counts: NDArray[np.integer], limit: int, what: str) -
 
 
 def _disk(r: int) -> NDArray[np.uint8]:
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    return np.asarray(cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)),
+                      dtype=np.uint8)

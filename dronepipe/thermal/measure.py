@@ -153,7 +153,8 @@ def _stands_out(fa: FrameArrays, box: Box, cr: _Crop, peak: float, peak_ex: floa
 
 
 def _disk(r: int) -> NDArray[np.uint8]:
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    return np.asarray(cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)),
+                      dtype=np.uint8)
 
 
 def _hot_enough(fa: FrameArrays, excess: F32, background_c: float) -> bool:
@@ -234,15 +235,15 @@ def _patch(fa: FrameArrays, cr: _Crop) -> F32:
     """A read-only temperature patch around the region, at most ``patch_px`` a side."""
     h, w = fa.t.shape
     rows, cols = np.nonzero(cr.region)
-    r0, r1 = rows.min() + cr.r0, rows.max() + cr.r0 + 1
-    c0, c1 = cols.min() + cr.c0, cols.max() + cr.c0 + 1
+    r0, r1 = int(rows.min()) + cr.r0, int(rows.max()) + cr.r0 + 1
+    c0, c1 = int(cols.min()) + cr.c0, int(cols.max()) + cr.c0 + 1
     m = max(6, (max(r1 - r0, c1 - c0) + 1) // 2)
     patch = fa.t[max(0, r0 - m):min(h, r1 + m), max(0, c0 - m):min(w, c1 + m)]
     side = fa.config.patch_px
     if max(patch.shape) > side:
         s = side / max(patch.shape)
         size = (max(1, round(patch.shape[1] * s)), max(1, round(patch.shape[0] * s)))
-        patch = cv2.resize(patch, size, interpolation=cv2.INTER_AREA)
+        patch = np.asarray(cv2.resize(patch, size, interpolation=cv2.INTER_AREA), np.float32)
     out = np.array(patch, dtype=np.float32)
     out.flags.writeable = False
     return out

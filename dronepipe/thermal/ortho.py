@@ -145,14 +145,14 @@ def _tag_time(tags: dict[str, str], key: str) -> float | None:
     if not text:
         return None
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+        return datetime.fromisoformat(text).timestamp()
     except ValueError:
         log.warning("tag %s=%r is not an ISO 8601 time; ignored", key, text)
         return None
 
 
 def _halo_px(config: DetectionConfig, gsd_m: float) -> int:
-    return int(math.ceil(2.0 * config.context_window_m / gsd_m)) + 16
+    return math.ceil(2.0 * config.context_window_m / gsd_m) + 16
 
 
 def _tiles(info: _Raster, tile_px: int, halo: int) -> Iterator[tuple[Window, Window]]:
@@ -212,8 +212,8 @@ def hotspots_from_ortho(path: str | Path, out_dir: str | Path,
         source=path.name, radiometric=mosaic.radiometric, t_start_utc_s=mosaic.t_start_utc_s,
         t_end_utc_s=mosaic.t_end_utc_s, epsg=mosaic.epsg, bounds_m=mosaic.bounds_m,
         overview_c=mosaic.overview_c, overview_transform=mosaic.overview_transform,
-        notes=(f"Detected on the orthomosaic ({mosaic.gsd_m:.2f} m per pixel); each hotspot "
-               "counts one frame and has no time of its own.",))
+        notes=((f"Detected on the orthomosaic ({mosaic.gsd_m:.2f} m per pixel); each hotspot "
+                "counts one frame and has no time of its own."),))
     products = write_hotspot_products(out_dir, mosaic.hotspots, ctx,
                                       uid_prefix=f"dronepipe.{path.stem}")
     return OrthoHotspots(mosaic, products)

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 
 from dronepipe.errors import MissingDependencyError
-from dronepipe.thermal import decode_thermal
+from dronepipe.thermal import TemperatureImage, decode_thermal
 from dronepipe.thermal.detect import detect_hotspots
 from dronepipe.thermal.hotspot import HotspotClass
 from tests.conftest import realdata_files
 
 
-def _decode(path: Path):  # noqa: ANN202 - TemperatureImage
+def _decode(path: Path) -> TemperatureImage:
     try:
         return decode_thermal(path)
     except MissingDependencyError as exc:

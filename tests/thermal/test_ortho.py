@@ -37,8 +37,9 @@ def _write_ortho(path: Path, radiometric: str | None = "true", nodata_rows: int 
         t = add_disc(t, centre, area, temp, GSD)
     t = add_noise(t, rng)
     t[:nodata_rows] = np.nan
-    profile = dict(driver="GTiff", width=t.shape[1], height=t.shape[0], count=1, dtype="float32",
-                   crs="EPSG:32632", transform=Affine(GSD, 0, E0, 0, -GSD, N0), nodata=np.nan)
+    profile = {"driver": "GTiff", "width": t.shape[1], "height": t.shape[0], "count": 1,
+               "dtype": "float32", "crs": "EPSG:32632", "nodata": np.nan,
+               "transform": Affine(GSD, 0, E0, 0, -GSD, N0)}
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(t, 1)
         tags = {"TIME_START_UTC": "2024-05-01T10:00:00.000Z", "TIME_END_UTC": "2024-05-01T10:12:00.000Z"}
