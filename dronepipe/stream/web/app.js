@@ -248,7 +248,7 @@
   }
   function tempText(p) {
     if (p.max_c == null) return '';
-    const rel = p.radiometric === false || !state.radiometric;
+    const rel = p.radiometric === false || (p.radiometric == null && !state.radiometric);
     return Math.round(p.max_c) + (rel ? ' (relative)' : ' °C');
   }
   function ageText(iso) {
@@ -331,7 +331,10 @@
     rows.forEach(function (r) {
       const tr = el('tr'); tr.appendChild(el('td', '', r[0])); tr.appendChild(el('td', '', r[1])); table.appendChild(tr);
     });
-    box.replaceChildren(el('h3', '', 'Hotspot ' + id), table);
+    const close = el('button', 'close', '×');
+    close.title = 'close';
+    close.addEventListener('click', function () { box.hidden = true; });
+    box.replaceChildren(close, el('h3', '', 'Hotspot ' + id), table);
     box.hidden = false;
   }
 
@@ -488,7 +491,7 @@
   mapEl.addEventListener('wheel', function (e) {
     e.preventDefault();
     const rect = mapEl.getBoundingClientRect();
-    const step = e.deltaMode === 1 ? e.deltaY * 0.05 : e.deltaY * 0.0025;
+    const step = e.deltaMode === 1 ? e.deltaY * 0.1 : e.deltaY * 0.005;
     zoomAround(e.clientX - rect.left, e.clientY - rect.top, state.zoom - clamp(step, -1, 1));
   }, { passive: false });
   mapEl.addEventListener('dblclick', function (e) {
