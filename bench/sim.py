@@ -38,7 +38,7 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(f"simulated flight: {res.frames} frame pairs (thermal 640x512 + RGB {w}x{h}), "
           f"{res.video_frames} video frames, height {args.height:g} m, terrain {args.terrain}")
-    print(f"world            : {res.world_size[0]} x {res.world_size[1]} cells of {cfg.world_cell_m} m")
+    print(f"world            : {res.world_size[0]} x {res.world_size[1]} cells of {cfg.world_cell} m")
     for stage, secs in res.timings_s.items():
         print(f"  {stage:<15}: {secs:6.1f} s")
     print(f"total            : {total:6.1f} s  ({res.frames / res.timings_s['frames_s']:.1f} frame pairs/s "

@@ -341,8 +341,8 @@ def _pair(text: str, sep: str, name: str) -> tuple[float, float]:
               help="Temperatures (C) of grey 0 and 255 in the video, MIN:MAX.")
 @click.option("--hotspots", "hotspot_counts", default="1,4,2,2", show_default=True,
               help="Fires,ember nests,persons,warm vehicles.")
-@click.option("--world-cell", "world_cell_m", type=click.FloatRange(min=0.005), default=0.05,
-              show_default=True, help="World raster cell, metres (finer than the finest GSD).")
+@click.option("--world-cell", "world_cell_m", type=click.FloatRange(min=0.005), default=None,
+              help="World raster cell, metres [default: the finest GSD, 2-5 cm].")
 @click.option("--truth-cell", "truth_cell_m", type=click.FloatRange(min=0.005), default=0.1,
               show_default=True, help="Truth orthophoto/temperature cell, a multiple of --world-cell.")
 @click.option("--tiff-compression", type=click.Choice(["deflate", "lzma"]), default="deflate",

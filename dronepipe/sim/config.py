@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 from dronepipe.stitching.camera import CameraModel
@@ -152,7 +152,7 @@ class TelemetryRates:
 
 
 def _utc(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(timezone.utc)
+    return datetime.fromisoformat(text).astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -167,9 +167,8 @@ class SimConfig:
     mean sea level; ``geoid_undulation_m`` is the ellipsoid height of mean sea level
     there (for GPS_RAW_INT.alt_ellipsoid). ``oblique_deg`` tilts the gimbal forward from
     nadir (0 to 45). ``terrain`` adds gentle relief of about ``terrain_relief_m``.
-    World rasters have ``world_cell_m`` cells (finer than the finest ground sample
-    distance), the truth orthophoto and temperature map ``truth_cell_m`` (a multiple of
-    it). The video is ``video_s`` seconds at ``video_fps``, its grey levels spanning
+    World rasters have ``world_cell_m`` cells (default: see ``world_cell``), the truth
+    orthophoto and temperature map ``truth_cell_m`` (a whole multiple of it). The video is ``video_s`` seconds at ``video_fps``, its grey levels spanning
     ``video_span_c``. ``start_utc`` is the take-off time; EXIF times are local
     (``camera_utc_offset_h``) with OffsetTimeOriginal. ``tiff_compression``: Deflate
     (every TIFF reader) or LZMA (about 15 % smaller; libtiff with liblzma).
@@ -195,7 +194,7 @@ class SimConfig:
     errors: ErrorConfig = field(default_factory=ErrorConfig)
     hotspots: HotspotCounts = field(default_factory=HotspotCounts)
     rates: TelemetryRates = field(default_factory=TelemetryRates)
-    world_cell_m: float = 0.05
+    world_cell_m: float | None = None
     truth_cell_m: float = 0.10
     video_s: float = 4.0
     video_fps: float = 30.0
@@ -214,7 +213,7 @@ class SimConfig:
             raise ValueError("oblique_deg must be within 0..45 degrees from nadir")
         if self.height_m <= 5.0:
             raise ValueError("height_m must be above 5 m")
-        ratio = self.truth_cell_m / self.world_cell_m
+        ratio = self.truth_cell_m / self.world_cell
         if abs(ratio - round(ratio)) > 1e-6 or round(ratio) < 1:
             raise ValueError("truth_cell_m must be a whole multiple of world_cell_m")
         _utc(self.start_utc)
@@ -223,6 +222,18 @@ class SimConfig:
     def start_utc_s(self) -> float:
         """Take-off time, UTC seconds since the Unix epoch."""
         return _utc(self.start_utc).timestamp()
+
+    @property
+    def world_cell(self) -> float:
+        """The world raster cell (m): ``world_cell_m``, or by default the finest nominal
+        ground sample distance (nadir, over the lowest terrain) capped to 2-5 cm, made a
+        whole fraction of ``truth_cell_m``."""
+        if self.world_cell_m is not None:
+            return self.world_cell_m
+        low = self.height_m - (self.terrain_relief_m if self.terrain else 0.0)
+        gsd = min(c.width / c.camera_model.fx * low / c.width for c in self.cameras)
+        target = min(max(gsd, 0.02), 0.05)
+        return self.truth_cell_m / math.ceil(self.truth_cell_m / target - 1e-9)
 
     @property
     def cameras(self) -> tuple[SimCamera, ...]:

@@ -18,9 +18,7 @@ relative. Files are written to a temporary name and renamed.
 
 from __future__ import annotations
 
-import math
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,7 +74,8 @@ def _rates(st: StateSeries, dt: float) -> tuple[F64, F64, F64]:
 
 # --- tlog ------------------------------------------------------------------------------
 
-Msg = tuple[float, int, Callable[[Any], Any], int, int]   # recv time, order, encoder, sys, comp
+# (receive time, order, message name, encoder arguments, source system, source component)
+Msg = tuple[float, int, str, tuple[Any, ...], int, int]
 
 
 class _TlogStreams:
@@ -86,40 +85,44 @@ class _TlogStreams:
         self.rep, self.t0, self.t1 = rep, t0, t1
         self.msgs: list[Msg] = []
 
-    def add(self, stream: int, t_send: F64, encoders: list[Callable[[Any], Any]],
+    def add(self, stream: int, t_send: F64, name: str, args: list[tuple[Any, ...]],
             src: tuple[int, int] = (1, 1)) -> None:
+        """Messages ``name`` (pymavlink ``<name>_encode`` arguments), sent at ``t_send``."""
         keep = ~self.rep.drops(len(t_send), stream)
         recv = np.asarray(t_send) + self.rep.latency(len(t_send), stream)
         for i in np.flatnonzero(keep):
-            self.msgs.append((float(recv[i]), len(self.msgs), encoders[i], src[0], src[1]))
+            self.msgs.append((float(recv[i]), len(self.msgs), name, args[i], src[0], src[1]))
 
     def write(self, path: Path) -> None:
         tmp = path.with_name(path.name + ".tmp")
         with TlogWriter(tmp) as w:
-            for recv, _, enc, sys_id, comp in sorted(self.msgs, key=lambda m: (m[0], m[1])):
-                w.write(enc(w.mav), recv, src_system=sys_id, src_component=comp)
+            for recv, _, name, args, sys_id, comp in sorted(self.msgs, key=lambda m: (m[0], m[1])):
+                msg = getattr(w.mav, name + "_encode")(*args)
+                w.write(msg, recv, src_system=sys_id, src_component=comp)
         os.replace(tmp, path)
+
+
+def _us(t_utc_s: float) -> int:
+    return int(round(t_utc_s * 1e6))
 
 
 def _heartbeats(s: _TlogStreams) -> None:
     rep, clk = s.rep, s.rep.clock
     t = clk.schedule(1.0, 3, s.t0, s.t1)
     armed = (t > clk.takeoff_utc_s - 5.0) & (t < clk.takeoff_utc_s + rep.traj.duration_s + 2.0)
-    s.add(1, t, [(lambda m, a=a: m.heartbeat_encode(2, 3, 89 | (128 if a else 0), MODE_AUTO,
-                                                    4 if a else 3, 3)) for a in armed])
-    s.add(2, t + 0.4, [lambda m: m.heartbeat_encode(6, 8, 192, 0, 4, 3)] * len(t), (255, 190))
-    boot = clk.boot_ms(t)
-    s.add(3, t + 0.002, [(lambda m, u=int(round(x * 1e6)), b=int(b): m.system_time_encode(u, b))
-                         for x, b in zip(t, boot, strict=True)])
-    s.add(4, np.array([s.t0 + 0.01, s.t0 + 0.02]), [
-        lambda m: m.statustext_encode(6, BANNER.encode()),
-        lambda m: m.statustext_encode(6, b"Frame: QUAD/X")])
+    s.add(1, t, "heartbeat", [(2, 3, 89 | (128 if a else 0), MODE_AUTO, 4 if a else 3, 3)
+                              for a in armed])
+    s.add(2, t + 0.4, "heartbeat", [(6, 8, 192, 0, 4, 3)] * len(t), (255, 190))
+    s.add(3, t + 0.002, "system_time",
+          [(_us(x), int(b)) for x, b in zip(t, clk.boot_ms(t), strict=True)])
+    s.add(4, np.array([s.t0 + 0.01, s.t0 + 0.02]), "statustext",
+          [(6, BANNER.encode()), (6, b"Frame: QUAD/X")])
     th = clk.schedule(0.1, 5, s.t0, s.t1)
     home = rep.position(np.full(len(th), clk.takeoff_utc_s - 5.0), 5, raw=False)
-    s.add(5, th, [(lambda m, la=int(la), lo=int(lo), al=int(al), u=int(round(x * 1e6)):
-                   m.home_position_encode(la, lo, al, 0, 0, 0, [1, 0, 0, 0], 0, 0, 0, u))
-                  for la, lo, al, x in zip(_e7(home.lat_deg), _e7(home.lon_deg),
-                                           np.round(home.alt_msl_m * 1000), th, strict=True)])
+    s.add(5, th, "home_position", [
+        (int(la), int(lo), int(al), 0, 0, 0, [1, 0, 0, 0], 0, 0, 0, _us(x))
+        for la, lo, al, x in zip(_e7(home.lat_deg), _e7(home.lon_deg),
+                                 np.round(home.alt_msl_m * 1000), th, strict=True)])
 
 
 def _positions(s: _TlogStreams, gps_hz: float, pos_hz: float, geoid_m: float) -> None:
@@ -127,30 +130,27 @@ def _positions(s: _TlogStreams, gps_hz: float, pos_hz: float, geoid_m: float) ->
     t = clk.schedule(gps_hz, 7, s.t0, s.t1)
     g = rep.position(t, 11, raw=True)
     v = g.vel_enu_m_s
-    speed = np.hypot(v[:, 0], v[:, 1])
+    speed = np.round(np.hypot(v[:, 0], v[:, 1]) * 100)
     cog = np.round(np.degrees(np.arctan2(v[:, 0], v[:, 1])) % 360.0 * 100).astype(int) % 36000
-    s.add(11, t + 0.005, [
-        (lambda m, u=int(round(x * 1e6)), la=int(la), lo=int(lo), al=int(al), sp=int(sp),
-         c=int(c), ae=int(ae): m.gps_raw_int_encode(u, 3, la, lo, al, 80, 120, sp, c, 16, ae,
-                                                    900, 1400, 150, 0, 0))
+    s.add(11, t + 0.005, "gps_raw_int", [
+        (_us(x), 3, int(la), int(lo), int(al), 80, 120, int(sp), int(c), 16, int(ae), 900, 1400,
+         150, 0, 0)
         for x, la, lo, al, sp, c, ae in zip(
-            t, _e7(g.lat_deg), _e7(g.lon_deg), np.round(g.alt_msl_m * 1000),
-            np.round(speed * 100), cog, np.round((g.alt_msl_m + geoid_m) * 1000), strict=True)])
+            t, _e7(g.lat_deg), _e7(g.lon_deg), np.round(g.alt_msl_m * 1000), speed, cog,
+            np.round((g.alt_msl_m + geoid_m) * 1000), strict=True)])
     t = clk.schedule(pos_hz, 11, s.t0, s.t1)
     p = rep.position(t, 12, raw=False)
     v = np.round(p.vel_enu_m_s * 100).astype(int)
     hdg = np.round(_deg360(p.yaw) * 100).astype(int) % 36000
-    s.add(12, t + 0.003, [
-        (lambda m, b=int(b), la=int(la), lo=int(lo), al=int(al), re=int(re), ve=ve, h=int(h):
-         m.global_position_int_encode(b, la, lo, al, re, int(ve[1]), int(ve[0]), int(-ve[2]), h))
+    s.add(12, t + 0.003, "global_position_int", [
+        (int(b), int(la), int(lo), int(al), int(re), int(ve[1]), int(ve[0]), int(-ve[2]), int(h))
         for b, la, lo, al, re, ve, h in zip(
             clk.boot_ms(t), _e7(p.lat_deg), _e7(p.lon_deg), np.round(p.alt_msl_m * 1000),
             np.round(p.alt_rel_m * 1000), v, hdg, strict=True)])
     t = clk.schedule(4.0, 17, s.t0, s.t1)
     h = rep.truth(t)
-    s.add(13, t + 0.004, [
-        (lambda m, sp=float(sp), hd=int(hd), al=float(al), cl=float(cl):
-         m.vfr_hud_encode(sp, sp, hd, 45, al, cl))
+    s.add(13, t + 0.004, "vfr_hud", [
+        (float(sp), float(sp), int(hd), 45, float(al), float(cl))
         for sp, hd, al, cl in zip(np.hypot(h.vel_enu_m_s[:, 0], h.vel_enu_m_s[:, 1]),
                                   np.round(_deg360(h.yaw)).astype(int) % 360, h.alt_msl_m,
                                   h.vel_enu_m_s[:, 2], strict=True)])
@@ -160,35 +160,29 @@ def _attitudes(s: _TlogStreams, att_hz: float, gimbal_hz: float) -> None:
     rep, clk = s.rep, s.rep.clock
     t = clk.schedule(att_hz, 13, s.t0, s.t1)
     a = rep.attitude(rep.truth(t), 21)
-    rr, pr, yr = _rates(a, 1.0 / att_hz)
-    s.add(21, t + 0.001, [
-        (lambda m, b=int(b), r=float(r), p=float(p), y=float(y), x=float(x), yy=float(yy),
-         z=float(z): m.attitude_encode(b, r, p, y, x, yy, z))
+    rates = _rates(a, 1.0 / att_hz)
+    s.add(21, t + 0.001, "attitude", [
+        (int(b), float(r), float(p), float(y), float(x), float(yy), float(z))
         for b, r, p, y, x, yy, z in zip(clk.boot_ms(t), a.roll, a.pitch, wrap_pi(a.yaw),
-                                        rr, pr, yr, strict=True)])
+                                        *rates, strict=True)])
     t = clk.schedule(gimbal_hz, 19, s.t0, s.t1)
     g = rep.attitude(rep.truth(t), 22)
     q = euler_to_quat(g.g_roll, g.g_pitch, g.g_yaw)
-    dyaw = wrap_pi(g.g_yaw - g.yaw)
     nan = float("nan")
-    s.add(22, t + 0.006, [
-        (lambda m, b=int(b), qq=[float(v) for v in qq], d=float(d):
-         m.gimbal_device_attitude_status_encode(0, 0, b, GDAS_FLAGS, qq, nan, nan, nan, 0,
-                                                d, nan, 1))
-        for b, qq, d in zip(clk.boot_ms(t), q, dyaw, strict=True)])
+    s.add(22, t + 0.006, "gimbal_device_attitude_status", [
+        (0, 0, int(b), GDAS_FLAGS, [float(v) for v in qq], nan, nan, nan, 0, float(d), nan, 1)
+        for b, qq, d in zip(clk.boot_ms(t), q, wrap_pi(g.g_yaw - g.yaw), strict=True)])
 
 
 def _camera_feedback(s: _TlogStreams, trig: Triggers) -> None:
-    rep = s.rep
     inside = (trig.t_utc_s >= s.t0) & (trig.t_utc_s <= s.t1)
     t, idx = trig.t_utc_s[inside], trig.image_index[inside]
     if len(t) == 0:
         return
-    c = rep.reported(t, 31)
-    s.add(31, t + 0.05, [
-        (lambda m, u=int(round(x * 1e6)), i=int(i), la=int(la), lo=int(lo), am=float(am),
-         ar=float(ar), r=float(r), p=float(p), y=float(y):
-         m.camera_feedback_encode(u, 0, 0, i, la, lo, am, ar, r, p, y, trig.focal_length_mm, 0, i))
+    c = s.rep.reported(t, 31)
+    s.add(31, t + 0.05, "camera_feedback", [
+        (_us(x), 0, 0, int(i), int(la), int(lo), float(am), float(ar), float(r), float(p),
+         float(y), trig.focal_length_mm, 0, int(i))
         for x, i, la, lo, am, ar, r, p, y in zip(
             t, idx, _e7(c.lat_deg), _e7(c.lon_deg), c.alt_msl_m, c.alt_rel_m,
             np.degrees(c.roll), np.degrees(c.pitch), _deg360(c.yaw), strict=True)])

@@ -35,23 +35,43 @@ from dronepipe.geodesy import UtmFrame
 from dronepipe.sim.config import SimCamera, SimConfig
 from dronepipe.sim.errors_model import ErrorModel
 from dronepipe.sim.files import (
-    GreyVideo, cameras_toml, rgb_jpeg, thermal_tiff, video_sidecar, write_atomic, write_json,
+    GreyVideo,
+    cameras_toml,
+    rgb_jpeg,
+    thermal_tiff,
+    video_sidecar,
+    write_atomic,
+    write_json,
 )
 from dronepipe.sim.flightplan import FlightPlan, footprint_m, plan_survey
 from dronepipe.sim.grid import RasterGrid
 from dronepipe.sim.hotspots import Core
 from dronepipe.sim.logs import Triggers, write_dataflash, write_tlog
 from dronepipe.sim.radiometry import RadianceTable
-from dronepipe.sim.render import TLINEAR_MAX_C, RayGrid, Sensor, grey_video_frame, render_rgb, render_thermal
+from dronepipe.sim.render import (
+    TLINEAR_MAX_C,
+    RayGrid,
+    Sensor,
+    grey_video_frame,
+    render_rgb,
+    render_thermal,
+)
 from dronepipe.sim.telemetry import FlightClock, Reporter
 from dronepipe.sim.terrain import make_dem
 from dronepipe.sim.trajectory import Trajectory, fly
 from dronepipe.sim.truth import (
-    hotspots_geojson, pose_record, write_truth_rasters, write_truth_tables,
+    hotspots_geojson,
+    pose_record,
+    write_truth_rasters,
+    write_truth_tables,
 )
 from dronepipe.sim.world import World, build_world
 from dronepipe.stitching.georef import (
-    FlatGround, Ground, HeightRef, camera_pose, ground_to_pixels, pixels_to_ground,
+    FlatGround,
+    Ground,
+    HeightRef,
+    camera_pose,
+    pixels_to_ground,
 )
 
 log = logging.getLogger(__name__)
@@ -188,10 +208,10 @@ class ThermalViews:
 def make_world(flight: Flight) -> tuple[World, Ground, HeightRef]:
     """The world around the flight, and the ground (flat, or the DEM) to render it on."""
     cfg = flight.config
-    grid = RasterGrid.covering(*world_extent(flight), cfg.world_cell_m)
+    grid = RasterGrid.covering(*world_extent(flight), cfg.world_cell)
     if grid.width * grid.height > MAX_WORLD_CELLS:
         raise DronepipeError(
-            f"the simulated world would be {grid.width} x {grid.height} cells of {cfg.world_cell_m} m; "
+            f"the simulated world would be {grid.width} x {grid.height} cells of {cfg.world_cell} m; "
             "use fewer frames, a lower height or a coarser world cell")
     dem, dem_grid = None, None
     ground: Ground = FlatGround(0.0)

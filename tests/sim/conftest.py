@@ -13,7 +13,7 @@ from dronepipe.sim.config import default_rgb
 def tiny_config(**changes: object) -> SimConfig:
     """Six frame pairs at 40 m, a small RGB camera, a 1 s video at 10 fps."""
     base = dict(seed=11, frames=6, height_m=40.0, rgb=default_rgb(480, 360), video_s=1.0,
-                video_fps=10.0, truth_cell_m=0.2, hotspots=__import__(
+                video_fps=10.0, truth_cell_m=0.2, world_cell_m=0.05, hotspots=__import__(
                     "dronepipe.sim", fromlist=["HotspotCounts"]).HotspotCounts(1, 3, 1, 1))
     base.update(changes)
     return SimConfig(**base)  # type: ignore[arg-type]

@@ -29,5 +29,6 @@ def test_simulate_command_writes_a_flight(tmp_path: Path) -> None:
 def test_simulate_rejects_bad_options(tmp_path: Path) -> None:
     run = CliRunner().invoke(cli, ["simulate", str(tmp_path / "x"), "--overlap", "0.8"])
     assert run.exit_code != 0 and "--overlap" in run.output
-    run = CliRunner().invoke(cli, ["simulate", str(tmp_path / "x"), "--truth-cell", "0.07"])
+    run = CliRunner().invoke(cli, ["simulate", str(tmp_path / "x"), "--world-cell", "0.05",
+                                   "--truth-cell", "0.07"])
     assert run.exit_code != 0 and "multiple" in run.output

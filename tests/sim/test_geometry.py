@@ -14,7 +14,12 @@ from scipy import ndimage
 
 from dronepipe.sim.config import SimConfig
 from dronepipe.sim.simulator import SimResult
-from dronepipe.stitching.georef import CameraPose, FlatGround, ground_to_pixels, pixels_to_ground
+from dronepipe.stitching.georef import (
+    CameraPose,
+    FlatGround,
+    ground_to_pixels,
+    pixels_to_ground,
+)
 from tests.sim.conftest import out
 
 
