@@ -93,8 +93,9 @@ class SolverConfig:
 class Solution:
     """Solved ``params`` (F, 4: dx m, dy m, dtheta rad in (-pi, pi], log scale), the tie
     weights of the robust loss (1 = full), Gauss-Newton iterations (all rounds), whether
-    it converged, the final robust cost (in squared sigmas), and the factor the ties'
-    sigma was raised by (1 = the features' precision held)."""
+    it converged, the final robust cost (in squared sigmas), the factor the ties' sigma
+    was raised by (1 = the features' precision held), and the block's common ``bias``
+    (rotation rad, log scale; zero unless solved for)."""
 
     params: F64 = field(repr=False)
     tie_weights: F64 = field(repr=False)
@@ -102,6 +103,7 @@ class Solution:
     converged: bool
     cost: float
     tie_sigma_factor: float = 1.0
+    bias: tuple[float, float] = (0.0, 0.0)
 
 
 def apply(params: F64, centres: F64, points: F64) -> F64:
@@ -139,10 +141,14 @@ def robust_cost(norm: F64, loss: Loss, k: float) -> float:
 
 
 def solve(centres: F64, ties: Ties, prior_mean: F64, prior_sigma: F64, x0: F64,
-          free: NDArray[np.bool_], config: SolverConfig = SolverConfig()) -> Solution:
+          free: NDArray[np.bool_], config: SolverConfig = SolverConfig(),
+          bias_sigma: tuple[float, float] | None = None) -> Solution:
     """Solve the adjustment (see module). ``centres`` (F, 2); ``prior_mean``,
-    ``prior_sigma``, ``x0`` (F, 4); ``free`` (F,) which frames to solve."""
-    sol = _solve_fixed_sigma(centres, ties, prior_mean, prior_sigma, x0, free, config)
+    ``prior_sigma``, ``x0`` (F, 4); ``free`` (F,) which frames to solve; ``bias_sigma``:
+    (rotation rad, log scale) of the block's common rotation and scale bias, None for
+    independent frame priors."""
+    prior = Prior(prior_mean, prior_sigma, free, bias_sigma)
+    sol = _solve_fixed_sigma(centres, ties, prior, x0, np.zeros(2), config)
     factor, iterations = 1.0, sol.iterations
     for _ in range(config.scale_rounds if config.estimate_scale and len(ties) else 0):
         spread = float(np.median(_tie_norm(sol.params, centres, ties))) / RAYLEIGH_MEDIAN
@@ -150,42 +156,90 @@ def solve(centres: F64, ties: Ties, prior_mean: F64, prior_sigma: F64, x0: F64,
             break
         factor *= spread
         ties = replace(ties, sigma_m=ties.sigma_m * spread)
-        sol = _solve_fixed_sigma(centres, ties, prior_mean, prior_sigma, sol.params, free, config)
+        sol = _solve_fixed_sigma(centres, ties, prior, sol.params, np.array(sol.bias), config)
         iterations += sol.iterations
     if factor > 1.0:
         log.info("adjustment: tie sigma raised %.1f times to the residuals' spread", factor)
     return replace(sol, iterations=iterations, tie_sigma_factor=factor)
 
 
-def _solve_fixed_sigma(centres: F64, ties: Ties, prior_mean: F64, prior_sigma: F64, x0: F64,
-                       free: NDArray[np.bool_], config: SolverConfig) -> Solution:
+@dataclass(frozen=True)
+class Prior:
+    """The priors of the free frames: ``(x - mean - bias) / sigma`` per parameter, the
+    bias (rotation, log scale; zero for the shifts) common to all free frames with its
+    own prior ``bias / bias_sigma`` where ``bias_sigma`` is given."""
+
+    mean: F64 = field(repr=False)
+    sigma: F64 = field(repr=False)
+    free: NDArray[np.bool_] = field(repr=False)
+    bias_sigma: tuple[float, float] | None = None
+
+    @property
+    def n_free(self) -> int:
+        return int(self.free.sum())
+
+    @property
+    def n_unknowns(self) -> int:
+        return 4 * self.n_free + (2 if self.bias_sigma is not None else 0)
+
+    def residuals(self, x: F64, bias: F64) -> F64:
+        """Prior residuals: free frames' 4 parameters (row-major), then the bias's 2."""
+        shift = np.zeros(4)
+        shift[2:] = bias
+        r = ((x[self.free] - self.mean[self.free] - shift) / self.sigma[self.free]).ravel()
+        if self.bias_sigma is None:
+            return r
+        return np.concatenate([r, bias / np.asarray(self.bias_sigma)])
+
+    def jacobian(self) -> sp.csr_matrix:
+        """d(prior residuals)/dz, z = x / sigma (frames) and bias / bias_sigma."""
+        n = 4 * self.n_free
+        if self.bias_sigma is None:
+            return sp.identity(n, format="csr")
+        sig = self.sigma[self.free]
+        k = np.arange(self.n_free)
+        rows = np.concatenate([np.arange(n), 4 * k + 2, 4 * k + 3, [n, n + 1]])
+        cols = np.concatenate([np.arange(n), np.full(len(k), n), np.full(len(k), n + 1), [n, n + 1]])
+        vals = np.concatenate([np.ones(n), -self.bias_sigma[0] / sig[:, 2],
+                               -self.bias_sigma[1] / sig[:, 3], [1.0, 1.0]])
+        return sp.csr_matrix((vals, (rows, cols)), shape=(n + 2, n + 2))
+
+    def step(self, x: F64, bias: F64, dz: F64) -> tuple[F64, F64]:
+        """The state after a step ``dz`` in scaled unknowns."""
+        x = x.copy()
+        n = 4 * self.n_free
+        x[self.free] += (dz[:n] * self.sigma[self.free].ravel()).reshape(-1, 4)
+        if self.bias_sigma is None:
+            return x, bias
+        return x, bias + dz[n:] * np.asarray(self.bias_sigma)
+
+
+def _solve_fixed_sigma(centres: F64, ties: Ties, prior: Prior, x0: F64, b0: F64,
+                       config: SolverConfig) -> Solution:
     """Gauss-Newton with IRLS weights at the ties' given sigma."""
-    x = np.array(x0, dtype=np.float64)
+    x, b = np.array(x0, dtype=np.float64), np.array(b0, dtype=np.float64)
     cols = np.full(len(x), -1, np.int64)
-    cols[free] = np.arange(int(free.sum()))
-    sigma = prior_sigma[free].ravel()
-    cost = _cost(x, centres, ties, prior_mean, prior_sigma, free, config)
+    cols[prior.free] = np.arange(prior.n_free)
+    cost = _cost(x, b, centres, ties, prior, config)
     converged, it = False, 0
     for it in range(1, config.max_iterations + 1):
-        dz = _gn_step(x, centres, ties, prior_mean, prior_sigma, free, cols, config)
+        dz = _gn_step(x, b, centres, ties, prior, cols, config)
         step, new_cost = 1.0, math.inf
         for _ in range(6):  # step halving keeps the robust cost going down
-            trial = x.copy()
-            trial[free] += (step * dz * sigma).reshape(-1, 4)
-            new_cost = _cost(trial, centres, ties, prior_mean, prior_sigma, free, config)
+            tx, tb = prior.step(x, b, step * dz)
+            new_cost = _cost(tx, tb, centres, ties, prior, config)
             if new_cost <= cost * (1 + 1e-12):
                 break
             step /= 2
-        x, cost = trial, new_cost
+        x, b, cost = tx, tb, new_cost
         if step * float(np.abs(dz).max(initial=0.0)) < config.tolerance:
             converged = True
             break
-    x[free, 2] = (x[free, 2] + np.pi) % (2 * np.pi) - np.pi
-    norm = _tie_norm(x, centres, ties)
-    w = robust_weights(norm, config.loss, config.loss_scale)
-    log.debug("adjustment: %d free frames, %d ties, %d iterations, cost %.1f", int(free.sum()),
-              len(ties), it, cost)
-    return Solution(x, w, it, converged, cost)
+    x[prior.free, 2] = (x[prior.free, 2] + np.pi) % (2 * np.pi) - np.pi
+    w = robust_weights(_tie_norm(x, centres, ties), config.loss, config.loss_scale)
+    log.debug("adjustment: %d free frames, %d ties, %d iterations, cost %.1f, bias %.3f deg "
+              "%.4f", prior.n_free, len(ties), it, cost, math.degrees(b[0]), b[1])
+    return Solution(x, w, it, converged, cost, bias=(float(b[0]), float(b[1])))
 
 
 def _scaled_residuals(x: F64, centres: F64, ties: Ties) -> tuple[F64, F64]:
@@ -199,24 +253,21 @@ def _tie_norm(x: F64, centres: F64, ties: Ties) -> F64:
     return np.hypot(r[:, 0], r[:, 1]) / ties.sigma_m
 
 
-def _cost(x: F64, centres: F64, ties: Ties, mean: F64, sigma: F64, free: NDArray[np.bool_],
-          config: SolverConfig) -> float:
-    prior = ((x[free] - mean[free]) / sigma[free]) ** 2
-    return robust_cost(_tie_norm(x, centres, ties), config.loss, config.loss_scale) + float(prior.sum())
+def _cost(x: F64, b: F64, centres: F64, ties: Ties, prior: Prior, config: SolverConfig) -> float:
+    tie = robust_cost(_tie_norm(x, centres, ties), config.loss, config.loss_scale)
+    return tie + float((prior.residuals(x, b) ** 2).sum())
 
 
-def _gn_step(x: F64, centres: F64, ties: Ties, mean: F64, sigma: F64, free: NDArray[np.bool_],
-             cols: I64, config: SolverConfig) -> F64:
-    """One IRLS Gauss-Newton step in sigma-scaled unknowns (the free frames' z = x / sigma)."""
-    n_free = int(free.sum())
+def _gn_step(x: F64, b: F64, centres: F64, ties: Ties, prior: Prior, cols: I64,
+             config: SolverConfig) -> F64:
+    """One IRLS Gauss-Newton step in scaled unknowns (see ``Prior.jacobian``)."""
     r, f = _scaled_residuals(x, centres, ties)
     norm = np.hypot(r[:, 0], r[:, 1]) / ties.sigma_m
     sw = np.sqrt(robust_weights(norm, config.loss, config.loss_scale)) / ties.sigma_m
-    jac = _tie_jacobian(x, centres, ties, sigma, cols, sw, f, r, 4 * n_free)
-    rw = (r * sw[:, None]).ravel()
-    zp = ((x[free] - mean[free]) / sigma[free]).ravel()
-    normal = (jac.T @ jac + sp.identity(4 * n_free, format="csr")).tocsc()
-    grad = jac.T @ rw + zp
+    jac = _tie_jacobian(x, centres, ties, prior.sigma, cols, sw, f, r, prior.n_unknowns)
+    pj = prior.jacobian()
+    normal = (jac.T @ jac + pj.T @ pj).tocsc()
+    grad = jac.T @ (r * sw[:, None]).ravel() + pj.T @ prior.residuals(x, b)
     return -np.asarray(spsolve(normal, grad), dtype=np.float64)
 
 

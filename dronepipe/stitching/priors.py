@@ -12,6 +12,14 @@ direct georeferencing map into the correction as
 
 A heading taken from the flight track (frames without gimbal angles, like the Toledo
 set) can be anything at the end of a line, so such frames get an unknown rotation.
+
+Part of the rotation and scale error is common to all frames of a flight (a compass
+or gimbal yaw calibration error, a barometric height offset): ``BlockBias``. The tie
+points cannot see it (it turns and scales the whole block), and frame priors that take
+each frame's error as independent would average it in as if it were truth (a simulated
+0.8 degree gimbal yaw bias left the block turned by 0.66 degrees). With the bias as a
+block unknown, the frame priors hold only each frame's own noise, and the block's
+rotation and scale come from the spread of its GNSS positions.
 """
 
 from __future__ import annotations
@@ -47,6 +55,20 @@ class PoseUncertainty:
     def rotation_known(self) -> bool:
         """Whether the rotation is constrained well enough to guide matching (< 10 deg)."""
         return self.sigma_rot_deg < 10.0
+
+
+@dataclass(frozen=True)
+class BlockBias:
+    """Standard deviations of the errors common to all frames: heading ``sigma_rot_deg``
+    (degrees) and height ``sigma_scale`` (fraction of the height above ground)."""
+
+    sigma_rot_deg: float = 3.0
+    sigma_scale: float = 0.03
+
+    @property
+    def sigmas(self) -> tuple[float, float]:
+        """(rotation rad, log scale) standard deviations."""
+        return math.radians(self.sigma_rot_deg), math.log1p(self.sigma_scale)
 
 
 def uncertainty_from_errors(height_above_ground_m: float, gnss_sigma_m: float = 1.5,

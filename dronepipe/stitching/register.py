@@ -34,7 +34,7 @@ from dronepipe.stitching.geoframe import GeoFrame
 from dronepipe.stitching.match import Gate, MatchConfig, gate_for
 from dronepipe.stitching.normalise import work_scale
 from dronepipe.stitching.pairs import Pair, PairConfig, footprint_radius_m, select_pairs
-from dronepipe.stitching.priors import PoseUncertainty
+from dronepipe.stitching.priors import BlockBias, PoseUncertainty
 from dronepipe.stitching.regreport import (
     RegistrationReport,
     frame_corrections,
@@ -52,7 +52,8 @@ Uncertainties = Mapping[str, PoseUncertainty] | Callable[[GeoFrame], PoseUncerta
 @dataclass(frozen=True)
 class RegistrationConfig:
     """Everything registration needs. ``uncertainty``: the default prior of a frame's
-    correction (see ``priors``); ``prior``: pull corrections towards zero (``"gnss"``:
+    correction (see ``priors``); ``bias``: the prior of the block's common rotation and
+    scale error (None: frames' errors independent); ``prior``: pull corrections towards zero (``"gnss"``:
     where the poses put the frames) or towards the frames' input corrections
     (``"input"``, e.g. thermal frames that got their RGB twin's); ``scheduler``: dask
     (``"threads"``, ``"processes"``, ``"synchronous"`` or ``tcp://host:port``);
@@ -63,6 +64,7 @@ class RegistrationConfig:
     match: MatchConfig = MatchConfig()
     solver: SolverConfig = SolverConfig()
     uncertainty: PoseUncertainty = PoseUncertainty()
+    bias: BlockBias | None = BlockBias()
     prior: Literal["gnss", "input"] = "gnss"
     scheduler: Any = "threads"
     wave_frames: int = 16
@@ -97,7 +99,7 @@ def register_and_adjust(geoframes: Sequence[GeoFrame], load_pixels: Loader,
     ties = ties_of(coll.results)
     free = np.zeros(len(gfs), bool)
     free[ties.a] = free[ties.b] = True
-    solution = solve_block(block, coll.results, ties, free, config.solver)
+    solution = solve_block(block, coll.results, ties, free, config.solver, config.bias)
     solve_s = time.perf_counter() - t0
     out = [with_params(g, solution.params[k]) if free[k] else g for k, g in enumerate(gfs)]
     report = _report(gfs, coll.results, ties, block, solution, free,
@@ -139,8 +141,9 @@ def ties_of(results: Sequence[PairResult]) -> Ties:
 
 
 def solve_block(block: Block, results: Sequence[PairResult], ties: Ties, free: NDArray[np.bool_],
-                config: SolverConfig) -> Solution:
-    """Rotations started from the pair graph, then the sparse adjustment of ``free`` frames."""
+                config: SolverConfig, bias: BlockBias | None = None) -> Solution:
+    """Rotations started from the pair graph, then the sparse adjustment of ``free``
+    frames, with the block's common ``bias`` as an unknown where given."""
     acc = [r for r in results if r.match.accepted]
     x0 = block.x_in.copy()
     if acc:
@@ -151,7 +154,8 @@ def solve_block(block: Block, results: Sequence[PairResult], ties: Ties, free: N
                                      ~free, block.mean[:, 2], block.sigma[:, 2])
     if not free.any():
         return Solution(x0, np.ones(len(ties)), 0, True, 0.0)
-    return solve(block.centres, ties, block.mean, block.sigma, x0, free, config)
+    return solve(block.centres, ties, block.mean, block.sigma, x0, free, config,
+                 bias.sigmas if bias is not None else None)
 
 
 def _uncertainty(gf: GeoFrame, config: RegistrationConfig, given: Uncertainties) -> PoseUncertainty:
