@@ -64,7 +64,7 @@ class LiveConfig:
     exit_after_idle_s: float | None = None
     settle_s: float = 0.5
     reconnect_max_s: float = 5.0
-    decode: DecodeOptions = DecodeOptions()
+    decode: DecodeOptions = field(default_factory=DecodeOptions)
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     position_sigma_m: float = 1.0
     max_gap_s: float = 2.0

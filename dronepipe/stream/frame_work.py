@@ -24,7 +24,12 @@ from dronepipe.pipeline.place import CameraResolver, Placement, place_frame
 from dronepipe.stitching.cameras import CameraEntry
 from dronepipe.stitching.geoframe import GeoFrame
 from dronepipe.stream.arrivals import Arrival
-from dronepipe.thermal import DecodeOptions, TemperatureImage, decode_thermal, relative_image
+from dronepipe.thermal import (
+    DecodeOptions,
+    TemperatureImage,
+    decode_thermal,
+    relative_image,
+)
 
 
 def frame_ref(arrival: Arrival, entries: Sequence[CameraEntry] = ()) -> FrameRef:

@@ -38,10 +38,10 @@ class _Frames:
 class _Handler(BaseHTTPRequestHandler):
     server: Any
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("mjpeg: " + format, *args)
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+    def do_GET(self) -> None:
         if self.path.split("?")[0] != self.server.stream_path:
             self.send_error(404)
             return
@@ -54,7 +54,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             while True:
                 with frames.cond:
-                    frames.cond.wait_for(lambda: frames.closed or frames.seq != seen, timeout=1.0)
+                    frames.cond.wait_for(lambda s=seen: frames.closed or frames.seq != s, timeout=1.0)
                     if frames.closed:
                         return
                     if frames.seq == seen or frames.jpeg is None:

@@ -25,7 +25,13 @@ import numpy as np
 from dronepipe.errors import DronepipeError
 from dronepipe.flightlogs.live_links import open_transport
 from dronepipe.stream.mjpeg import MjpegServer
-from dronepipe.stream.replay_plan import ReplayConfig, ReplayPlan, StillItem, Window, plan_replay
+from dronepipe.stream.replay_plan import (
+    ReplayConfig,
+    ReplayPlan,
+    StillItem,
+    Window,
+    plan_replay,
+)
 
 log = logging.getLogger(__name__)
 
