@@ -30,7 +30,7 @@ _MIN_VALID_FRACTION = 0.25
 
 
 def local_background(celsius: F32, block_px: float, sigma_floor_c: float = 0.05,
-                     samples_per_side: int = 16) -> tuple[F32, F32]:
+                     samples_per_side: int = 12) -> tuple[F32, F32]:
     """Background level and robust sigma (both float32 degrees C, image shape).
 
     ``block_px`` is the block size in pixels (the context window); ``sigma_floor_c``
