@@ -10,7 +10,16 @@ and the pipeline share one definition of where a pixel lands.
 
 from __future__ import annotations
 
-from dronepipe.sim.config import ErrorConfig, HotspotCounts, SimConfig
+from dronepipe.sim.config import (
+    ErrorConfig,
+    HotspotCounts,
+    SimCamera,
+    SimConfig,
+    TelemetryRates,
+    default_rgb,
+    default_thermal,
+)
 from dronepipe.sim.simulator import SimResult, simulate
 
-__all__ = ["ErrorConfig", "HotspotCounts", "SimConfig", "SimResult", "simulate"]
+__all__ = ["ErrorConfig", "HotspotCounts", "SimCamera", "SimConfig", "SimResult", "TelemetryRates",
+           "default_rgb", "default_thermal", "simulate"]

@@ -67,6 +67,7 @@ from dronepipe.sim.truth import (
 )
 from dronepipe.sim.world import World, build_world
 from dronepipe.stitching.georef import (
+    CameraPose,
     FlatGround,
     Ground,
     HeightRef,
@@ -114,7 +115,7 @@ class Flight:
     def clock(self) -> FlightClock:
         return self.rep.clock
 
-    def camera_poses(self, t_utc_s: F64, cam: SimCamera, height_ref: HeightRef) -> list:
+    def camera_poses(self, t_utc_s: F64, cam: SimCamera, height_ref: HeightRef) -> list[CameraPose]:
         """True camera poses of one camera at UTC times."""
         st = self.rep.truth(t_utc_s)
         mount = cam.mount(self.config.lever_arm_body_m)
@@ -163,17 +164,20 @@ def world_extent(flight: Flight, margin_m: float = 6.0) -> tuple[float, float, f
 
 
 def _core(flight: Flight, grid: RasterGrid) -> Core:
-    """The rectangle (local metres) of the survey block where hot objects may go."""
+    """The rectangle (local metres) where hot objects may go: around the ground points
+    the thermal camera's image centres saw (nadir or oblique), along the survey lines."""
     plan, cfg = flight.plan, flight.config
     across, along = footprint_m(cfg.thermal.camera_model, cfg.height_m)
-    pts = np.array([p for line in plan.lines for p in (line.start_m, line.end_m)])
-    centre = pts.mean(axis=0)
+    m = cfg.thermal.camera_model
+    seen = np.array([pixels_to_ground(cp, m, m.cx, m.cy, FlatGround(0.0))[:2] for cp in
+                     flight.camera_poses(flight.exposure_utc_s, cfg.thermal, "takeoff")])
+    local = np.stack([seen[:, 0] - grid.west_m, grid.north_m - seen[:, 1]], axis=1)
     u = np.array([math.sin(plan.azimuth_rad), -math.cos(plan.azimuth_rad)])
-    length = max(line.triggers for line in plan.lines) * plan.trigger_dist_m - plan.trigger_dist_m
-    width = (len(plan.lines) - 1) * plan.line_spacing_m
-    local = np.array([centre[0] - grid.west_m, grid.north_m - centre[1]])
-    return Core(local, u, max(3.0, (length + along) / 2 - 0.25 * along - 2.0),
-                max(3.0, (width + across) / 2 - 0.25 * across - 2.0))
+    v = np.array([-u[1], u[0]])
+    a, b = local @ u, local @ v
+    centre = (a.max() + a.min()) / 2 * u + (b.max() + b.min()) / 2 * v
+    return Core(centre, u, max(3.0, (a.max() - a.min() + along) / 2 - 0.25 * along - 2.0),
+                max(3.0, (b.max() - b.min() + across) / 2 - 0.25 * across - 2.0))
 
 
 @dataclass(frozen=True)
@@ -189,7 +193,7 @@ class ThermalViews:
     margin_px: float = 10.0
 
     @classmethod
-    def of(cls, poses: list, camera: Any, ground: Ground, grid: RasterGrid,
+    def of(cls, poses: list[CameraPose], camera: Any, ground: Ground, grid: RasterGrid,
            margin_px: float = 10.0) -> ThermalViews:
         return cls(np.array([p.centre_m for p in poses]), np.array([p.R_grid_from_cam for p in poses]),
                    camera, ground, grid, margin_px)

@@ -41,5 +41,13 @@ def terrain_flight(tmp_path_factory: pytest.TempPathFactory) -> tuple[SimConfig,
     return cfg, simulate(cfg, tmp_path_factory.mktemp("terrain"))
 
 
+@pytest.fixture(scope="session")
+def oblique_flight(tmp_path_factory: pytest.TempPathFactory) -> tuple[SimConfig, SimResult]:
+    """A tiny exact flight with the gimbal tilted 30 degrees forward, thermal only."""
+    cfg = tiny_config(seed=14, frames=4, errors=ErrorConfig.none(), oblique_deg=30.0, rgb=None,
+                      video_s=0.0)
+    return cfg, simulate(cfg, tmp_path_factory.mktemp("oblique"))
+
+
 def out(result: SimResult) -> Path:
     return Path(result.out_dir)

@@ -62,7 +62,7 @@ def _ground_height(root, e: float, n: float) -> float:
                      + (z[r0 + 1, c0] * (1 - fc) + z[r0 + 1, c0 + 1] * fc) * fr)
 
 
-@pytest.mark.parametrize("flight", ["exact_flight", "terrain_flight"])
+@pytest.mark.parametrize("flight", ["exact_flight", "terrain_flight", "oblique_flight"])
 def test_hot_objects_land_on_the_predicted_pixel(flight: str, request: pytest.FixtureRequest) -> None:
     cfg, res = request.getfixturevalue(flight)
     root = out(res)
