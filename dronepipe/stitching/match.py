@@ -160,11 +160,10 @@ def ratio_matches(fa: FrameFeatures, fb: FrameFeatures, a: F64, b: F64, radius_m
 
 
 def _gate_mask(a: F64, b: F64, radius_m: float) -> NDArray[np.uint8]:
+    """1 where keypoint i of a and j of b are predicted within ``radius_m`` of each other."""
     mask = np.zeros((len(a), len(b)), np.uint8)
-    hits = cKDTree(b).query_ball_point(a, radius_m)
-    rows = np.repeat(np.arange(len(a)), [len(h) for h in hits])
-    if rows.size:
-        mask[rows, np.concatenate([np.asarray(h, np.int64) for h in hits])] = 1
+    near = cKDTree(a).sparse_distance_matrix(cKDTree(b), radius_m, output_type="ndarray")
+    mask[near["i"], near["j"]] = 1
     return mask
 
 

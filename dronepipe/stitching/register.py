@@ -104,7 +104,8 @@ def register_and_adjust(geoframes: Sequence[GeoFrame], load_pixels: Loader,
     out = [with_params(g, solution.params[k]) if free[k] else g for k, g in enumerate(gfs)]
     report = _report(gfs, coll.results, ties, block, solution, free,
                      _unplaced(gfs, pairs, coll.results, coll.unreadable, free),
-                     (coll.extract_s, coll.match_s, solve_s))
+                     (coll.extract_s, coll.match_s, solve_s),
+                     float(np.median(list(coll.keypoints.values()))) if coll.keypoints else 0.0)
     log.info(report.summary())
     return out, report
 
@@ -189,10 +190,10 @@ def _unplaced(gfs: Sequence[GeoFrame], pairs: Sequence[Pair], results: Sequence[
 
 def _report(gfs: Sequence[GeoFrame], results: Sequence[PairResult], ties: Ties, block: Block,
             solution: Solution, free: NDArray[np.bool_], unplaced: tuple[tuple[str, str], ...],
-            times: tuple[float, float, float]) -> RegistrationReport:
+            times: tuple[float, float, float], keypoints: float) -> RegistrationReport:
     seam = seam_stats(gfs, ties, block.centres, block.x_in, solution.params)
     return RegistrationReport(
-        len(gfs), len(results), sum(r.match.accepted for r in results), len(ties), *seam,
+        len(gfs), keypoints, len(results), sum(r.match.accepted for r in results), len(ties), *seam,
         unplaced, pair_reports(gfs, results, ties, block.centres, block.x_in, solution),
         frame_corrections(gfs, solution, free, ties, block.mean, block.sigma),
         solution.iterations, solution.converged, int((solution.tie_weights < 0.5).sum()),

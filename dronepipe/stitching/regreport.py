@@ -65,12 +65,14 @@ class FrameCorrection:
 
 @dataclass(frozen=True)
 class RegistrationReport:
-    """The whole run (see module); ``unplaced`` lists frames left uncorrected and why;
+    """The whole run (see module); ``keypoints_median``: features per frame (a thermal
+    scene with few is too flat to register); ``unplaced`` lists frames left uncorrected and why;
     ``tie_sigma_factor``: how far the residuals' spread exceeded the features' precision
     (1: the similarity model fits the frames to the features' precision; real frames with
     unrecorded tilt and relief: several); times in seconds of wall clock."""
 
     frames: int
+    keypoints_median: float
     pairs_tried: int
     pairs_accepted: int
     tie_points: int
