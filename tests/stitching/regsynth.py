@@ -51,12 +51,13 @@ def fractal(shape: tuple[int, int], rng: np.random.Generator, scales: tuple[int,
 
 
 def texture(extent_m: tuple[float, float, float, float], cell_m: float = 0.1, seed: int = 1,
-            shapes: int = 400) -> Texture:
-    """A detailed ground (values 0..255) over (west, south, east, north) metres."""
+            shapes: int = 400, scales: tuple[int, ...] = (4, 16, 64, 256)) -> Texture:
+    """A detailed ground (values 0..255) over (west, south, east, north) metres; noise
+    octaves of ``scales`` cells."""
     w, s, e, n = extent_m
     shape = (int(np.ceil((n - s) / cell_m)), int(np.ceil((e - w) / cell_m)))
     rng = np.random.default_rng(seed)
-    img = 128 + 30 * fractal(shape, rng, (4, 16, 64, 256))
+    img = 128 + 30 * fractal(shape, rng, scales)
     for _ in range(shapes):
         c = (int(rng.integers(0, shape[1])), int(rng.integers(0, shape[0])))
         size = (int(rng.integers(5, 60)), int(rng.integers(5, 60)))
