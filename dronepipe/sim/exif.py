@@ -5,7 +5,8 @@ Capture times are written as cameras write them: the camera's own clock in local
 ``OffsetTimeOriginal``; the camera clock runs ``camera_clock_offset_s`` ahead of the
 autopilot's UTC (``ErrorConfig``). GPS is the position the aircraft reported at the
 exposure (with its GNSS error), latitude/longitude in degrees-minutes-seconds
-rationals, altitude above mean sea level in millimetre rationals.
+rationals, altitude above mean sea level in millimetre rationals. FocalLength (mm),
+FocalLengthIn35mmFilm and FocalPlaneX/YResolution describe the lens and sensor.
 """
 
 from __future__ import annotations
@@ -48,9 +49,11 @@ def gps_entries(lat_deg: float, lon_deg: float, alt_msl_m: float) -> list[Entry]
 
 
 def frame_entries(make: str, model: str, t_camera_utc_s: float, utc_offset_h: int,
-                  focal_length_mm: float, width: int, height: int,
-                  hfov_deg: float) -> tuple[list[Entry], list[Entry]]:
-    """(IFD0 extra entries, EXIF IFD entries) of one frame at camera-clock time."""
+                  focal_length_mm: float, width: int, height: int, hfov_deg: float,
+                  pixel_pitch_um: float | None = None) -> tuple[list[Entry], list[Entry]]:
+    """(IFD0 extra entries, EXIF IFD entries) of one frame at camera-clock time; with
+    ``pixel_pitch_um`` also FocalPlaneX/YResolution (pixels per centimetre), so that the
+    focal length in pixels follows from EXIF alone."""
     when, subsec, offset = exif_datetime(t_camera_utc_s, utc_offset_h)
     f35 = int(round(36.0 / 2.0 / math.tan(math.radians(hfov_deg) / 2.0)))
     ifd0: list[Entry] = [(271, ASCII, make), (272, ASCII, model), (274, SHORT, 1),
@@ -61,4 +64,7 @@ def frame_entries(make: str, model: str, t_camera_utc_s: float, utc_offset_h: in
                          (0x920A, RATIONAL, [(int(round(focal_length_mm * 1000)), 1000)]),
                          (0xA002, SHORT, width), (0xA003, SHORT, height),
                          (0xA405, SHORT, f35)]
+    if pixel_pitch_um:
+        per_cm = (int(round(1e4 / pixel_pitch_um * 1000)), 1000)
+        exif += [(0xA20E, RATIONAL, [per_cm]), (0xA20F, RATIONAL, [per_cm]), (0xA210, SHORT, 3)]
     return ifd0, exif

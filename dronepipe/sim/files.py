@@ -51,7 +51,8 @@ def write_json(path: Path, obj: Any) -> None:
 def _exif(cam: SimCamera, t_camera_utc_s: float, utc_offset_h: int, lat: float, lon: float,
           alt_msl: float) -> tuple[list, list, list]:
     ifd0, exif = frame_entries(cam.make, cam.model, t_camera_utc_s, utc_offset_h,
-                               cam.focal_length_mm, cam.width, cam.height, cam.hfov_deg)
+                               cam.focal_length_mm, cam.width, cam.height, cam.hfov_deg,
+                               cam.pixel_pitch_um)
     return ifd0, exif, gps_entries(lat, lon, alt_msl)
 
 

@@ -166,3 +166,14 @@ def test_saturation_of_the_fire_is_documented_and_real(exact_flight: tuple[SimCo
     assert fire["temperature_c"] > 382.2 and fire["saturated"]
     hottest = max(int(np.asarray(Image.open(root / r["file"])).max()) for r in _truth_rows(res))
     assert hottest == 65535
+
+
+def test_exif_alone_gives_the_focal_length_in_pixels(exact_flight: tuple[SimConfig, SimResult]) -> None:
+    """FocalLength with FocalPlaneXResolution: the camera model without cameras.toml."""
+    cfg, res = exact_flight
+    for spec in cfg.cameras:
+        row = _truth_rows(res, spec.kind)[0]
+        sub = Image.open(out(res) / row["file"]).getexif().get_ifd(ExifTags.IFD.Exif)
+        assert sub[0xA210] == 3                                   # centimetres
+        fx = float(sub[0x920A]) * float(sub[0xA20E]) / 10.0      # mm * px/cm / (mm/cm)
+        assert fx == pytest.approx(spec.camera_model.fx, rel=2e-4)
