@@ -6,8 +6,9 @@
 2. features per frame on contrast-normalised working images (``features``), and
    matching per pair guided by the poses (``match``), in waves on dask (``tiepoints``);
 3. one sparse least-squares adjustment of every frame's similarity correction, tie
-   points against GNSS priors (``adjust``), rotations started from the pair graph
-   (``rotinit``) so that headings wrong by anything are undone;
+   points against GNSS priors and the block's common heading and height bias
+   (``adjust``, ``priors``), rotations started from the pair graph (``rotinit``) so
+   that headings wrong by anything are undone;
 4. the corrected GeoFrames (``GeoFrame.with_correction``) and a ``RegistrationReport``.
 
 Frames without an accepted pair keep their input placement and are listed in the
