@@ -4,7 +4,7 @@
     python bench/sim.py --frames 40 --rgb-size 800x600
 
 Prints wall time per stage (world generation, frames, video, logs, truth), frames per
-second, peak resident memory and the size of what was written.
+second, CPU time, peak resident memory and the size of what was written.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ def main() -> None:
     cfg = SimConfig(seed=args.seed, frames=args.frames, height_m=args.height, rgb=default_rgb(w, h),
                     terrain=args.terrain)
     with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         res = simulate(cfg, Path(tmp))
-        total = time.perf_counter() - t0
+        total, cpu = time.perf_counter() - t0, time.process_time() - c0
         size = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file())
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(f"simulated flight: {res.frames} frame pairs (thermal 640x512 + RGB {w}x{h}), "
@@ -43,6 +43,7 @@ def main() -> None:
         print(f"  {stage:<15}: {secs:6.1f} s")
     print(f"total            : {total:6.1f} s  ({res.frames / res.timings_s['frames_s']:.1f} frame pairs/s "
           "while rendering)")
+    print(f"cpu time         : {cpu:6.1f} s  (wall time above depends on what else runs)")
     print(f"peak memory      : {peak_mb:6.0f} MB")
     print(f"written          : {size / 1e6:6.1f} MB")
 
