@@ -239,7 +239,8 @@ def hotspots_cmd(ctx: click.Context, ortho: Path, out_dir: Path | None, as_json:
 @click.option("--only", type=click.Choice(["thermal", "rgb"]), default=None,
               help="Process only thermal or only RGB frames.")
 @click.option("--time-offset", "time_offset_s", type=float, default=None,
-              help="Camera clock minus autopilot clock, seconds (when the log cannot tell).")
+              help="Seconds to add to the camera clock to get UTC (negative when the camera "
+                   "runs ahead), when the log cannot tell.")
 @click.option("--dem", type=existing_path(dir_okay=False), default=None,
               help="DEM GeoTIFF; camera heights are then altitudes MSL.")
 @click.option("--dem-datum", type=click.Choice(["msl", "ellipsoid"]), default=None,

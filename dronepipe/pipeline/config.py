@@ -17,8 +17,9 @@ class ProcessConfig:
     """What to process and how.
 
     ``flight``: a flight folder (or a single frame file/folder); ``log``, ``frames``,
-    ``cameras`` override what the folder holds. ``time_offset_s``: camera clock minus
-    autopilot clock (seconds), given by hand, the last resort of time sync.
+    ``cameras`` override what the folder holds. ``time_offset_s``: seconds to add to the
+    camera clock to get the autopilot's UTC (negative when the camera runs ahead), given
+    by hand, the last resort of time sync.
     ``dem``: a DEM GeoTIFF (heights ``dem_datum``: "msl" or "ellipsoid", None = as the
     file states); with it, camera heights are altitudes MSL. ``gsd_m``: mosaic ground
     sample distance (None: native). ``scheduler``: dask scheduler ("threads",

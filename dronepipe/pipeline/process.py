@@ -35,7 +35,9 @@ from dronepipe.stitching.dem import load_dem
 from dronepipe.stitching.geoframe import GeoFrame
 from dronepipe.stitching.grid import grid_for, union_bounds
 from dronepipe.stitching.mosaic import Mosaic, MosaicProduct
+from dronepipe.stitching.priors import PoseUncertainty, uncertainty_for_pose
 from dronepipe.stitching.register import RegistrationConfig, register_and_adjust
+from dronepipe.stitching.twins import register_thermal
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
@@ -143,18 +145,37 @@ def _loader(run: _Run) -> FrameLoader:
 
 
 def _registration(run: _Run) -> None:
+    """RGB frames register among themselves; thermal frames take their RGB twin's
+    correction and are refined among themselves (low-texture thermal alone fails at
+    sensor-noise contrast), or register alone where the flight has no RGB."""
     if not run.config.register:
         return
     loader = _loader(run)
     reg_cfg = RegistrationConfig(scheduler=run.config.scheduler)
-    for kind, gfs in run.geoframes.items():
-        if len(gfs) < 2:
-            continue
-        corrected, report = register_and_adjust(
-            gfs, loader, reg_cfg, lambda stage, done, total, k=kind: run.progress(
-                f"register {k}", done, total))
-        run.geoframes[kind] = corrected
-        run.registration[kind] = report.to_dict()
+    poses = {frame_id(p.frame): p.pose for p in run.posed}
+
+    def uncertainty(gf: GeoFrame) -> PoseUncertainty:
+        return uncertainty_for_pose(poses[gf.frame_id])
+
+    def progress(kind: str) -> Progress:
+        return lambda stage, done, total: run.progress(f"register {kind}", done, total)
+
+    rgb = run.geoframes.get("rgb", [])
+    if len(rgb) >= 2:
+        rgb, report = register_and_adjust(rgb, loader, reg_cfg, progress("rgb"),
+                                          uncertainties=uncertainty)
+        run.geoframes["rgb"], run.registration["rgb"] = rgb, report.to_dict()
+    thermal = run.geoframes.get("thermal", [])
+    if len(thermal) >= 2 and len(rgb) >= 2:
+        thermal, report, lonely = register_thermal(thermal, rgb, loader, reg_cfg,
+                                                   progress("thermal"))
+        run.registration["thermal"] = report.to_dict() | {"via_rgb_twin": True,
+                                                          "without_twin": lonely}
+        run.geoframes["thermal"] = thermal
+    elif len(thermal) >= 2:
+        thermal, report = register_and_adjust(thermal, loader, reg_cfg, progress("thermal"),
+                                              uncertainties=uncertainty)
+        run.geoframes["thermal"], run.registration["thermal"] = thermal, report.to_dict()
 
 
 def _mosaics(run: _Run) -> None:
