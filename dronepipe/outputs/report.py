@@ -66,7 +66,7 @@ _CSS = """
 body { font-family: Arial, Helvetica, sans-serif; font-size: 10pt; color: #111; margin: 12px; }
 h1 { font-size: 15pt; margin: 0 0 4px 0; }
 .meta { margin: 0 0 6px 0; color: #333; }
-.meta span { margin-right: 14px; white-space: nowrap; }
+.meta span { margin-right: 14px; display: inline-block; }
 .banner { background: #c00; color: #fff; font-weight: bold; padding: 5px 8px; margin: 4px 0; }
 svg.map { display: block; width: 100%; max-width: 190mm; height: auto; border: 1px solid #888; }
 .legend { margin: 4px 0 6px 0; font-size: 9pt; }
