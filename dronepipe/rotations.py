@@ -24,6 +24,8 @@ from numpy.typing import ArrayLike, NDArray
 
 F64 = NDArray[np.float64]
 
+_LOCK_EPS = 1e-10  # |sin(pitch)| above 1 - this is treated as gimbal lock
+
 # Columns are the camera axes (x right, y down, z forward) written in the gimbal frame.
 GIMBAL_FROM_CAMERA: F64 = np.array([[0.0, 0.0, 1.0],
                                     [1.0, 0.0, 0.0],
@@ -72,13 +74,25 @@ def euler_to_quat(roll: ArrayLike, pitch: ArrayLike, yaw: ArrayLike) -> F64:
 
 
 def quat_to_euler(q: ArrayLike) -> tuple[F64, F64, F64]:
-    """Z-Y-X Euler angles ``(roll, pitch, yaw)`` in radians from quaternions ``(w, x, y, z)``."""
+    """Z-Y-X Euler angles ``(roll, pitch, yaw)`` in radians from quaternions ``(w, x, y, z)``.
+
+    At gimbal lock (pitch at +-90 degrees, a nadir camera) roll and yaw are not
+    separable; the whole rotation about the vertical is then put into yaw and roll is 0.
+    The quaternions need not be normalised.
+    """
     q = np.asarray(q, dtype=np.float64)
-    q = q / np.linalg.norm(q, axis=-1, keepdims=True)
+    n = np.linalg.norm(q, axis=-1, keepdims=True)
+    q = q / np.where(n > 0, n, 1.0)
     w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
+    sinp = np.clip(2.0 * (w * y - z * x), -1.0, 1.0)
     roll = np.arctan2(2.0 * (w * x + y * z), 1.0 - 2.0 * (x * x + y * y))
-    pitch = np.arcsin(np.clip(2.0 * (w * y - z * x), -1.0, 1.0))
+    pitch = np.arcsin(sinp)
     yaw = np.arctan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+    lock = np.abs(sinp) > 1.0 - _LOCK_EPS
+    if np.any(lock):
+        roll = np.where(lock, 0.0, roll)
+        pitch = np.where(lock, np.copysign(np.pi / 2, sinp), pitch)
+        yaw = np.where(lock, wrap_pi(2.0 * np.arctan2(z, w)), yaw)
     return roll, pitch, yaw
 
 
@@ -102,6 +116,29 @@ def slerp(q0: ArrayLike, q1: ArrayLike, f: ArrayLike) -> F64:
     w1 = np.where(small, f, np.sin(f * theta) / safe)
     q = w0 * q0 + w1 * q1
     return q / np.linalg.norm(q, axis=-1, keepdims=True)
+
+
+def slerp_euler(roll0: ArrayLike, pitch0: ArrayLike, yaw0: ArrayLike,
+                roll1: ArrayLike, pitch1: ArrayLike, yaw1: ArrayLike,
+                f: ArrayLike) -> tuple[F64, F64, F64]:
+    """Slerp between two Z-Y-X Euler attitudes (radians) at fractions ``f``; returns
+    ``(roll, pitch, yaw)`` in radians.
+
+    Where both ends are the same attitude, or ``f`` is exactly 0 or 1, the input
+    angles come back unchanged (no round trip through a quaternion, so a nadir gimbal
+    keeps its yaw/roll split); yaw is wrapped into [-pi, pi).
+    """
+    q0 = euler_to_quat(roll0, pitch0, yaw0)
+    q1 = euler_to_quat(roll1, pitch1, yaw1)
+    r, p, y = quat_to_euler(slerp(q0, q1, f))
+    same = ((np.asarray(roll0) == roll1) & (np.asarray(pitch0) == pitch1)
+            & (np.asarray(yaw0) == yaw1))
+    f = np.asarray(f, dtype=np.float64)
+    at0 = same | (f == 0.0)
+    at1 = ~at0 & (f == 1.0)
+    return (np.where(at0, roll0, np.where(at1, roll1, r)),
+            np.where(at0, pitch0, np.where(at1, pitch1, p)),
+            np.where(at0, wrap_pi(yaw0), np.where(at1, wrap_pi(yaw1), y)))
 
 
 def rot_z(angle: ArrayLike) -> F64:

@@ -35,7 +35,7 @@ from dronepipe.flightlogs.gpstime import (
 )
 from dronepipe.flightlogs.record_chain import in_sorted
 from dronepipe.flightlogs.records import CameraEvent, Pose
-from dronepipe.flightlogs.rotations import wrap_pi
+from dronepipe.rotations import wrap_pi
 from dronepipe.flightlogs.track_ops import (
     drop_bad_positions,
     gimbal_at,

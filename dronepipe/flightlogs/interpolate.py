@@ -14,7 +14,7 @@ from enum import IntEnum
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from dronepipe.flightlogs.rotations import slerp_euler, wrap_pi
+from dronepipe.rotations import slerp_euler, wrap_pi
 from dronepipe.flightlogs.tracks import AttitudeTrack, GimbalTrack, PositionTrack
 
 

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from dronepipe.flightlogs.interpolate import bracket, interpolate_attitude
 from dronepipe.flightlogs.mavlink_collect import MavlinkCollector, column
 from dronepipe.flightlogs.records import CameraEvent, Pose
-from dronepipe.flightlogs.rotations import wrap_pi
+from dronepipe.rotations import wrap_pi
 from dronepipe.flightlogs.track_ops import (
     drop_bad_positions,
     gimbal_at,

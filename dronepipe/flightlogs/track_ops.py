@@ -6,7 +6,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dronepipe.flightlogs.interpolate import bracket, interpolate_attitude, interpolate_gimbal
-from dronepipe.flightlogs.rotations import wrap_pi
+from dronepipe.rotations import wrap_pi
 from dronepipe.flightlogs.tracks import AttitudeTrack, GimbalTrack, PositionTrack
 
 

@@ -155,5 +155,5 @@ def tlog_flight(*, system_time: bool = True, mavlink1: bool = False, bad_crc_eve
 
 
 def _quat(roll_deg: float, pitch_deg: float, yaw_deg: float) -> list[float]:
-    from dronepipe.flightlogs.rotations import euler_to_quat
+    from dronepipe.rotations import euler_to_quat
     return [float(v) for v in euler_to_quat(*np.radians([roll_deg, pitch_deg, yaw_deg]))]
