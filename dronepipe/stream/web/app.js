@@ -388,12 +388,24 @@
     }
     $('legend').hidden = state.kind !== 'thermal';
     $('kind').hidden = !(state.mosaics.thermal && state.mosaics.rgb);
-    const live = s.live || {};
-    const parts = Object.keys(live).filter(function (k) { return typeof live[k] === 'number'; })
-      .map(function (k) { const v = live[k]; return k.replace(/_/g, ' ') + ' ' + (Number.isInteger(v) ? v : v.toFixed(1)); });
-    $('counters').textContent = parts.join(' · ');
+    showCounters(s.live || {});
     if (!hadMosaic && !state.centred && !state.drone) fitMosaic();
     scheduleDraw();
+  }
+  // The counters that matter in the command centre, in this order; all of them in the tooltip.
+  const COUNTERS = [['frames_received', 'frames'], ['frames_processed', 'processed'],
+    ['frames_mosaicked', 'mosaicked'], ['mosaic_taken', 'mosaicked'], ['hotspots', 'hotspots'],
+    ['alert_latency_p95_ms', 'alert p95 ms'], ['dropped_no_pose', 'no pose'],
+    ['frames_corrupt', 'corrupt'], ['frames_overflow', 'overflow']];
+  function showCounters(live) {
+    const fmt = function (v) { return Number.isInteger(v) ? String(v) : v.toFixed(1); };
+    const keys = Object.keys(live).filter(function (k) { return typeof live[k] === 'number'; });
+    let parts = COUNTERS.filter(function (c) { return typeof live[c[0]] === 'number'; })
+      .map(function (c) { return c[1] + ' ' + fmt(live[c[0]]); });
+    if (!parts.length) parts = keys.slice(0, 6).map(function (k) { return k.replace(/_/g, ' ') + ' ' + fmt(live[k]); });
+    const c = $('counters');
+    c.textContent = parts.join(' · ');
+    c.title = keys.map(function (k) { return k + ': ' + fmt(live[k]); }).join('\n');
   }
   async function loadStatus() {
     try { applyStatus(await getJSON('status.json')); } catch (e) { setConn(false, 'server unreachable'); }
