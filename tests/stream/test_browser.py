@@ -1,7 +1,10 @@
 """The command-centre page in headless Chromium (Debian's chromium + chromedriver, driven by
 Selenium): served with a token by a fake live view whose mosaic grows and whose hotspots
 appear over time, the page must show numbered markers, an alert list (newest first),
-the drone and the mosaic, and stay free of script errors.
+the drone and the mosaic, and stay free of script errors. Then the whole chain: a
+simulated flight replayed into ``dronepipe live`` on loopback with ``--serve`` and
+``--cot``: the page opened during the replay shows every hotspot the run found, and the
+CoT feed carries them and the drone.
 
 Skips where Chromium, chromedriver or Selenium is absent. Set DRONEPIPE_SCREENSHOT to a
 file path to keep a screenshot of the page.
@@ -11,8 +14,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import threading
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -107,6 +113,60 @@ def test_page_shows_hotspots_as_they_appear(browser: Any, tmp_path: Path) -> Non
         finally:
             stop.set()
             flight.join(10)
+
+
+def marker_ids_during_run(driver: Any, url: str, until: threading.Event) -> set[str]:
+    """Open the page as soon as the server answers; the marker ids seen until ``until``."""
+    from selenium.webdriver.common.by import By
+
+    deadline = time.monotonic() + 120.0
+    while not until.is_set() and time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url + "status.json", timeout=1.0).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    driver.get(url)
+    seen: set[str] = set()
+    while not until.is_set() and time.monotonic() < deadline:
+        seen |= {m.text for m in driver.find_elements(By.CSS_SELECTOR, ".hs-marker")}
+        time.sleep(0.1)
+    return seen
+
+
+@pytest.mark.timeout(300)
+def test_page_during_a_replay_shows_every_hotspot(browser: Any, tmp_path: Path) -> None:
+    from dronepipe.stream.mjpeg import free_port
+    from tests.stream.livesim import loopback_run, simulate_tiny
+
+    flight = simulate_tiny(tmp_path.parent / "browser_tiny_flight")
+    port = free_port()
+    cot_rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    cot_rx.bind(("127.0.0.1", 0))
+    cot_rx.settimeout(0.2)
+    done = threading.Event()
+    seen: dict[str, set[str]] = {}
+    watcher = threading.Thread(target=lambda: seen.setdefault(
+        "ids", marker_ids_during_run(browser, f"http://127.0.0.1:{port}/", done)), daemon=True)
+    watcher.start()
+    try:
+        run = loopback_run(flight, tmp_path / "run", speed=2.0, live_options={
+            "serve": ("127.0.0.1", port), "cot": f"udp://127.0.0.1:{cot_rx.getsockname()[1]}"})
+    finally:
+        done.set()
+        watcher.join(30)
+    uids = set()
+    try:
+        while True:
+            uids.add(cot_rx.recv(65536).split(b'uid="')[1].split(b'"')[0].decode())
+    except TimeoutError:
+        pass
+    finally:
+        cot_rx.close()
+    ids = {str(h.id) for h in run.live.hotspots}
+    assert len(ids) >= 2
+    assert seen.get("ids") == ids
+    assert uids == {f"dronepipe.hotspot.{i}" for i in ids} | {"dronepipe.uav"}
 
 
 DRAWN_PIXELS = """
