@@ -3,13 +3,17 @@
 ``FrameLoader`` is a picklable callable, so dask workers (threads, processes or a
 cluster) load frames themselves and no pixels travel through the scheduler. Thermal
 frames come back as float32 degrees C (through the radiometric decoders), RGB frames as
-uint8 RGB.
+uint8 RGB. Thermal video frames hold display levels: they come back as relative
+values (``relative_image``) on their video's span (``video_spans``, else
+``DecodeOptions.relative_span_c``) and are never radiometric (``gives_temperatures``).
+Video frames decoded ahead (``pipeline.video_cache``) are read from their files.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -25,38 +29,62 @@ def frame_id(frame: FrameRef) -> str:
     return f"{frame.kind}/{frame.name}"
 
 
+def gives_temperatures(frame: FrameRef) -> bool:
+    """Whether the loader gives a frame's temperatures (a radiometric still) rather than
+    relative values (a video frame: display levels) or colours (RGB)."""
+    return frame.kind == "thermal" and not frame.is_video
+
+
 @dataclass(frozen=True)
 class FrameLoader:
-    """``loader(frame_id) -> pixels``: float32 degrees C (thermal) or uint8 RGB (rgb)."""
+    """``loader(frame_id) -> pixels``: float32 degrees C (thermal) or uint8 RGB (rgb).
+
+    ``video_spans``: degrees C of grey 0 and 255 per grey thermal video (by its path as
+    text); ``extracted``: frame id -> file of a video frame decoded ahead.
+    """
 
     frames: Mapping[str, FrameRef] = field(compare=False)
     decode: DecodeOptions = DecodeOptions()
+    video_spans: Mapping[str, tuple[float, float]] = field(default_factory=dict, compare=False)
+    extracted: Mapping[str, Path] = field(default_factory=dict, compare=False)
 
     def __call__(self, fid: str) -> np.ndarray:
         frame = self.frames[fid]
         if frame.kind == "thermal":
             return np.asarray(self.temperature(fid).celsius, dtype=np.float32)
+        if frame.is_video:
+            return self._video_frame(fid)
         return _rgb(frame)
 
     def temperature(self, fid: str) -> TemperatureImage:
-        """The decoded thermal frame with its radiometric parameters."""
+        """The decoded thermal frame with its radiometric parameters (relative values,
+        ``radiometric`` False, for a video frame)."""
         frame = self.frames[fid]
         if frame.is_video:
-            return relative_image(_video_frame(frame), str(frame.path), self.decode)
+            span = self.video_spans.get(str(frame.path))
+            options = self.decode if span is None else replace(self.decode, relative_span_c=span)
+            return relative_image(self._video_frame(fid), frame.path, options, decoder="video")
         return decode_thermal(frame.path, self.decode)
+
+    def _video_frame(self, fid: str) -> np.ndarray:
+        """A video frame's pixels: RGB (colour video) or grey, from its decoded file if any."""
+        frame = self.frames[fid]
+        done = self.extracted.get(fid)
+        pixels = cv2.imread(str(done), cv2.IMREAD_UNCHANGED) if done is not None else None
+        if pixels is None:
+            pixels = _from_video(frame)
+        return cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB) if pixels.ndim == 3 else pixels
 
 
 def _rgb(frame: FrameRef) -> np.ndarray:
-    if frame.is_video:
-        return _video_frame(frame)
     bgr = cv2.imread(str(frame.path), cv2.IMREAD_COLOR)
     if bgr is None:
         raise DronepipeError(f"{frame.path}: cannot be read as an image")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def _video_frame(frame: FrameRef) -> np.ndarray:
+def _from_video(frame: FrameRef) -> np.ndarray:
     assert frame.frame_index is not None
     for _, bgr in read_video_frames(frame.path, [frame.frame_index]):
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB) if bgr.ndim == 3 else bgr
+        return bgr
     raise DronepipeError(f"{frame.name}: frame not found in the video")

@@ -20,7 +20,7 @@ from dronepipe.geodesy import UtmFrame
 from dronepipe.stitching.cameras import CameraEntry, ResolvedCamera, resolve_camera
 from dronepipe.stitching.geoframe import GeoFrame, geoframe
 from dronepipe.stitching.georef import FlatGround, Ground, HeightRef, Mount
-from dronepipe.pipeline.loader import frame_id
+from dronepipe.pipeline.loader import frame_id, gives_temperatures
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +45,24 @@ class CameraResolver:
         self._cache: dict[tuple[object, ...], ResolvedCamera] = {}
 
     def __call__(self, frame: FrameRef) -> ResolvedCamera:
-        m = frame.meta
-        key = (m.make, m.model, frame.width, frame.height, frame.kind, m.focal_mm)
+        key = self._key(frame)
         if key not in self._cache:
-            self._cache[key] = resolve_camera(m, kind=frame.kind, user=self.user,
+            self._cache[key] = resolve_camera(frame.meta, kind=frame.kind, user=self.user,
                                               where=str(frame.path))
             log.info("camera of %s: %s (%s)", frame.name, self._cache[key].camera.name,
                      self._cache[key].source)
         return self._cache[key]
+
+    def pin(self, frame: FrameRef, resolved: ResolvedCamera) -> None:
+        """Use ``resolved`` for ``frame`` and the frames that share its key (every frame
+        of one video: video files carry no EXIF to resolve a camera from)."""
+        self._cache[self._key(frame)] = resolved
+
+    @staticmethod
+    def _key(frame: FrameRef) -> tuple[object, ...]:
+        m = frame.meta
+        video = frame.path if frame.is_video else None
+        return (m.make, m.model, frame.width, frame.height, frame.kind, m.focal_mm, video)
 
 
 def utm_frame_of(posed: Sequence[Posed]) -> UtmFrame:
@@ -72,6 +82,7 @@ def place_frame(posed: Posed, cameras: CameraResolver, placement: Placement) -> 
     cam = cameras(frame)
     return geoframe(frame_id(frame), pose, cam.camera, placement.frame, cam.mount or Mount(),
                     placement.ground, placement.height_ref, kind=frame.kind,
+                    radiometric=gives_temperatures(frame),
                     max_off_nadir_deg=placement.max_off_nadir_deg)
 
 
