@@ -6,10 +6,44 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from dronepipe.errors import DronepipeError
 from dronepipe.thermal import DecodeOptions
 from dronepipe.thermal.detection import DetectionConfig
 
 Kind = Literal["thermal", "rgb"]
+VideoContent = Literal["thermal", "thermal-gray", "rgb"]
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    """How videos are used (``dronepipe.pipeline.video_frames``).
+
+    ``paths``: videos given explicitly (``--video``, or video files among ``--frames``);
+    they are used even where stills of their kind exist (the stills then only set the
+    camera clock). ``content``: what every video shows (None: its sidecar, folder name,
+    else its frame size decides): ``"thermal"`` a display palette with automatic gain
+    (relative values), ``"thermal-gray"`` grey levels mapped linearly onto ``span_c``
+    (degrees C of grey 0 and 255; None: the sidecar's ``span_c``), ``"rgb"``.
+    ``forward_overlap``: overlap (0..1) of consecutive sampled frames' footprints.
+    ``camera``: the videos' camera, a camera-file entry name or a known camera model
+    (None: the camera file's entry of the video's kind). ``candidate_hz``: frames per
+    second looked at when sampling.
+    """
+
+    paths: tuple[Path, ...] = ()
+    content: VideoContent | None = None
+    span_c: tuple[float, float] | None = None
+    forward_overlap: float = 0.8
+    camera: str | None = None
+    candidate_hz: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.forward_overlap < 1.0:
+            raise DronepipeError(f"video forward overlap must be in [0, 1), not {self.forward_overlap}")
+        if self.span_c is not None and not self.span_c[0] < self.span_c[1]:
+            raise DronepipeError(f"video span must be MIN:MAX with MIN < MAX, not {self.span_c}")
+        if not self.candidate_hz > 0.0:
+            raise DronepipeError(f"video candidate rate must be positive, not {self.candidate_hz}")
 
 
 @dataclass(frozen=True)
@@ -26,6 +60,7 @@ class ProcessConfig:
     "processes", "synchronous" or a ``tcp://host:port`` cluster address).
     ``position_sigma_m``: one-sigma horizontal error of the frames on the map after
     adjustment (metres), the floor of each hotspot's stated uncertainty.
+    ``video``: how videos are found, timed and sampled (``VideoOptions``).
     """
 
     flight: Path | None
@@ -47,3 +82,4 @@ class ProcessConfig:
     decode: DecodeOptions = DecodeOptions()
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     position_sigma_m: float = 1.0
+    video: VideoOptions = VideoOptions()

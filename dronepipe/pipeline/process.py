@@ -1,8 +1,9 @@
 """``process``: the after-flight job, composed of the stage functions.
 
 find inputs -> read telemetry -> discover frames -> camera models -> time sync (a pose
-or a reason per frame) -> place on the map (flat ground or DEM) -> register and adjust
--> orthomosaics (dask, tiled) -> hotspots (detect per frame, track on the map) ->
+or a reason per frame) -> videos sampled by ground coverage into posed frames (timed by
+the stills' clock offset where there are stills; ``video_frames``) -> place on the map
+(flat ground or DEM) -> register and adjust -> orthomosaics (dask, tiled) -> hotspots (detect per frame, track on the map) ->
 products (COGs, hotspot files, situation report, process.json).
 
 The live mode composes the same stage functions frame by frame; nothing here is
@@ -22,14 +23,27 @@ from dronepipe.errors import DronepipeError
 from dronepipe.flightlogs import read_telemetry
 from dronepipe.flightlogs.telemetry import Telemetry
 from dronepipe.flightlogs.timesync import pose_frames
-from dronepipe.frames.discover import discover_frames
+from dronepipe.frames.discover import Discovery, discover_frames
 from dronepipe.frames.refs import FrameRef, Posed, Rejected
 from dronepipe.pipeline.config import ProcessConfig
 from dronepipe.pipeline.hotspots import track_hotspots
-from dronepipe.pipeline.inputs import find_inputs
+from dronepipe.pipeline.inputs import FlightInputs, find_inputs
 from dronepipe.pipeline.loader import FrameLoader, frame_id
-from dronepipe.pipeline.place import CameraResolver, Placement, place_frames, utm_frame_of
+from dronepipe.pipeline.place import (
+    CameraResolver,
+    Placement,
+    place_frames,
+    utm_frame_of,
+)
 from dronepipe.pipeline.products import ProcessResult, write_products
+from dronepipe.pipeline.video_cache import CACHE_DIR, extract_frames, remove_cache
+from dronepipe.pipeline.video_clock import TelemetrySource, still_offsets
+from dronepipe.pipeline.video_frames import (
+    VideoContext,
+    VideoFrames,
+    describe_videos,
+    video_frames,
+)
 from dronepipe.stitching.cameras import load_camera_file
 from dronepipe.stitching.dem import load_dem
 from dronepipe.stitching.geoframe import GeoFrame
@@ -61,12 +75,23 @@ class _Run:
     registration: dict[str, Any] = field(default_factory=dict)
     mosaics: dict[str, MosaicProduct] = field(default_factory=dict)
     timings_s: dict[str, float] = field(default_factory=dict)
+    videos: VideoFrames | None = None
+    set_aside: dict[str, int] = field(default_factory=dict)
+    extracted: dict[str, Path] = field(default_factory=dict)
 
 
 def process(config: ProcessConfig, progress: Progress | None = None) -> ProcessResult:
     """Run the whole after-flight job; see the module docstring. Raises
     ``DronepipeError`` where nothing usable remains (no frames, no poses)."""
     run = _Run(config, progress or (lambda stage, done, total: None))
+    try:
+        return _stages(run)
+    finally:
+        remove_cache(config.out_dir / CACHE_DIR)
+
+
+def _stages(run: _Run) -> ProcessResult:
+    config = run.config
     for name, stage in (("poses", _poses), ("placement", _placement),
                         ("registration", _registration), ("mosaics", _mosaics)):
         t0 = time.perf_counter()
@@ -86,28 +111,72 @@ def process(config: ProcessConfig, progress: Progress | None = None) -> ProcessR
 
 def _poses(run: _Run) -> None:
     cfg = run.config
-    inputs = find_inputs(cfg.flight, log=cfg.log, frames=cfg.frames, cameras=cfg.cameras)
+    inputs = find_inputs(cfg.flight, log=cfg.log, frames=cfg.frames, cameras=cfg.cameras,
+                         videos=cfg.video.paths)
     run.config = cfg = replace(cfg, log=inputs.log, frames=inputs.frame_sources,
                                cameras=inputs.cameras)
     run.telemetry = read_telemetry(inputs.log) if inputs.log is not None else None
-    found = discover_frames(list(inputs.frame_sources))
+    run.cameras = CameraResolver(load_camera_file(inputs.cameras) if inputs.cameras else ())
+    _still_poses(run, inputs)
+    if inputs.videos:
+        _video_poses(run, inputs)
+    run.progress("poses", len(run.posed) + len(run.rejected), len(run.posed) + len(run.rejected))
+    if not run.posed:
+        first = run.rejected[0].reason if run.rejected else _first_video_reason(run)
+        raise DronepipeError(f"no frame could be given a pose ({len(run.rejected)} rejected; "
+                             f"first: {first})")
+
+
+def _still_poses(run: _Run, inputs: FlightInputs) -> None:
+    """Discover the stills and pose them (time sync per camera kind)."""
+    cfg = run.config
     kinds = set(cfg.kinds)
-    run.frames = tuple(f for f in found.frames if f.kind in kinds)
-    run.unreadable = found.unreadable
-    if not run.frames:
+    if inputs.frame_sources:
+        try:
+            found = discover_frames(list(inputs.frame_sources))
+        except DronepipeError as exc:
+            if not inputs.videos:
+                raise
+            log.info("no stills (%s); videos only", exc)
+            found = Discovery(())
+        run.frames = tuple(f for f in found.frames if f.kind in kinds)
+        run.unreadable = found.unreadable
+    if not run.frames and not inputs.videos:
         raise DronepipeError(f"no {' or '.join(sorted(kinds))} frames found in "
                              f"{', '.join(map(str, inputs.frame_sources))}")
-    run.cameras = CameraResolver(load_camera_file(inputs.cameras) if inputs.cameras else ())
+    if not run.frames:
+        return
     results, reports = pose_frames(run.frames, run.telemetry, time_offset_s=cfg.time_offset_s,
                                    exif_alt_is_takeoff=_exif_alt_is_takeoff(run.cameras))
     run.sync = {k: r.as_dict() for k, r in reports.items()}
     run.posed = [r for r in results if isinstance(r, Posed)]
     run.rejected = [r for r in results if isinstance(r, Rejected)]
-    run.progress("poses", len(results), len(results))
-    if not run.posed:
-        first = run.rejected[0].reason if run.rejected else "no frames"
-        raise DronepipeError(f"no frame could be given a pose ({len(run.rejected)} rejected; "
-                             f"first: {first})")
+
+
+def _video_poses(run: _Run, inputs: FlightInputs) -> None:
+    """Sample the chosen videos into posed frames; a kind taken from video sets its
+    stills aside (``pipeline.video_frames``), after they timed the camera clock."""
+    cfg = run.config
+    described, unusable = describe_videos(inputs.videos, inputs.explicit_videos, cfg.video,
+                                          inputs.log, cfg.kinds)
+    ctx = VideoContext(cfg.video, TelemetrySource(inputs.log, run.telemetry),
+                       still_offsets(run.sync), cfg.time_offset_s, run.cameras.user)
+    run.videos = video_frames(described, frozenset(p.frame.kind for p in run.posed), ctx, unusable)
+    aside = run.videos.video_kinds
+    run.set_aside = {k: sum(f.kind == k for f in run.frames) for k in sorted(aside)}
+    run.frames = tuple(f for f in run.frames if f.kind not in aside)
+    run.posed = [p for p in run.posed if p.frame.kind not in aside]
+    run.rejected = [r for r in run.rejected if r.frame.kind not in aside]
+    for p in run.videos.posed:
+        run.cameras.pin(p.frame, run.videos.cameras[str(p.frame.path)])
+    run.frames += tuple(p.frame for p in run.videos.posed)
+    run.posed.extend(run.videos.posed)
+    run.extracted = extract_frames((p.frame for p in run.videos.posed), cfg.out_dir / CACHE_DIR)
+
+
+def _first_video_reason(run: _Run) -> str:
+    reasons = [r.why for r in (run.videos.reports if run.videos else ()) if not r.used]
+    return reasons[0] if reasons else "no frames"
 
 
 def _exif_alt_is_takeoff(cameras: CameraResolver) -> Callable[[FrameRef], bool]:
@@ -141,7 +210,8 @@ def _placement(run: _Run) -> None:
 
 
 def _loader(run: _Run) -> FrameLoader:
-    return FrameLoader({frame_id(f): f for f in run.frames}, run.config.decode)
+    spans = run.videos.spans if run.videos else {}
+    return FrameLoader({frame_id(f): f for f in run.frames}, run.config.decode, spans, run.extracted)
 
 
 def _registration(run: _Run) -> None:

@@ -17,6 +17,7 @@ from dronepipe.outputs.hotspot_products import HotspotProducts, write_hotspot_pr
 from dronepipe.flightlogs.records import Pose
 from dronepipe.outputs.report import ReportContext
 from dronepipe.pipeline.loader import frame_id
+from dronepipe.pipeline.video_frames import POLICY
 from dronepipe.stitching.geoframe import GeoFrame
 from dronepipe.stitching.mosaic import MosaicProduct
 from dronepipe.thermal.hotspot import Hotspot
@@ -64,8 +65,20 @@ def _flight_tag(run: _Run) -> str:
 
 def _report_context(run: _Run, thermal: MosaicProduct) -> ReportContext:
     notes = tuple(f"{len(run.rejected)} frames not used (see process.json)"
-                  for _ in [0] if run.rejected)
-    return report_context(str(run.config.flight or run.config.frames[0]), thermal, notes)
+                  for _ in [0] if run.rejected) + _video_notes(run)
+    source = run.config.flight or (run.config.frames or run.config.video.paths or ("?",))[0]
+    return report_context(str(source), thermal, notes)
+
+
+def _video_notes(run: _Run) -> tuple[str, ...]:
+    """One line per used video: how many frames, and that its values are relative."""
+    notes = []
+    for r in run.videos.reports if run.videos else ():
+        if r.used:
+            values = "relative values only, not temperatures" if r.kind == "thermal" else "colour"
+            notes.append(f"{r.kind} from video {Path(r.path).name}: {r.sampling.get('picked')} of "
+                         f"{r.sampling.get('frames')} frames sampled by ground coverage; {values}")
+    return tuple(notes)
 
 
 def report_context(source: str, thermal: MosaicProduct,
@@ -105,6 +118,9 @@ def _provenance(run: _Run, hotspots: list[Hotspot],
             "height_ref": run.placement.height_ref, "epsg": run.placement.frame.epsg,
             "model": type(run.placement.ground).__name__},
         "registration": run.registration,
+        "video": None if run.videos is None else {
+            "policy": POLICY, "stills_set_aside": run.set_aside,
+            "videos": [r.as_dict() for r in run.videos.reports]},
         "mosaics": {k: {"path": str(m.path), "epsg": m.grid.epsg, "gsd_m": m.grid.gsd_m,
                         "width": m.grid.width, "height": m.grid.height, "frames": m.n_frames,
                         "radiometric": m.radiometric} for k, m in run.mosaics.items()},
