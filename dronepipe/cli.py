@@ -254,25 +254,45 @@ def hotspots_cmd(ctx: click.Context, ortho: Path, out_dir: Path | None, as_json:
               help="dask scheduler: threads, processes, synchronous, or tcp://HOST:PORT of a cluster.")
 @click.option("--emissivity", type=click.FloatRange(0.0, 1.0, min_open=True), default=None,
               help="Object emissivity for radiometric decoding (default: each file's own).")
+@click.option("--video", "videos", type=existing_path(dir_okay=False), multiple=True,
+              help="A video to sample into frames by ground coverage (repeatable), used even where "
+                   "stills of its kind exist; telemetry: an SRT or log of the same name beside it, "
+                   "else the flight's log. Default: videos in FLIGHT only where no stills of their kind.")
+@click.option("--video-kind", type=click.Choice(["thermal", "thermal-gray", "rgb"]), default=None,
+              help="What the videos show (default: sidecar, folder name, frame size); thermal video "
+                   "gives relative values, not temperatures.")
+@click.option("--span", default=None,
+              help="Grey thermal video: degrees C of grey 0 and 255, MIN:MAX (default: the sidecar's).")
+@click.option("--video-overlap", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.8,
+              show_default=True, help="Forward overlap of the frames sampled from a video.")
+@click.option("--video-camera", default=None,
+              help="The videos' camera: a camera-file entry or a known model such as M30T "
+                   "(default: the camera file's entry of the video's kind).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary object.")
 @click.pass_context
 def process_cmd(ctx: click.Context, flight: Path | None, out_dir: Path, log_path: Path | None,
                 frames: tuple[Path, ...], cameras: Path | None, only: str | None,
                 time_offset_s: float | None, dem: Path | None, dem_datum: str | None,
                 geoid_offset_m: float | None, gsd_m: float | None, no_register: bool,
-                scheduler: str, emissivity: float | None, as_json: bool) -> None:
+                scheduler: str, emissivity: float | None, videos: tuple[Path, ...],
+                video_kind: str | None, span: str | None, video_overlap: float,
+                video_camera: str | None, as_json: bool) -> None:
     """Orthomosaics, hotspots and the situation report of a flight (FLIGHT: a folder with a
-    log and thermal/ and/or rgb/ frames, or frames alone)."""
+    log and thermal/ and/or rgb/ frames or videos, or frames alone)."""
     from dronepipe.pipeline import ProcessConfig, process
+    from dronepipe.pipeline.config import VideoOptions
     from dronepipe.thermal import DecodeOptions
 
-    if flight is None and not frames:
-        raise click.UsageError("give a FLIGHT folder or --frames")
+    if flight is None and not frames and not videos:
+        raise click.UsageError("give a FLIGHT folder, --frames or --video")
+    video = VideoOptions(videos, video_kind, _pair(span, ":", "--span") if span else None,  # type: ignore[arg-type]
+                         video_overlap, video_camera)
     config = ProcessConfig(flight, out_dir, log=log_path, frames=frames, cameras=cameras,
                            kinds=(only,) if only else ("thermal", "rgb"),
                            time_offset_s=time_offset_s, dem=dem, dem_datum=dem_datum,
                            geoid_offset_m=geoid_offset_m, gsd_m=gsd_m, register=not no_register,
-                           scheduler=scheduler, decode=DecodeOptions(emissivity=emissivity))
+                           scheduler=scheduler, decode=DecodeOptions(emissivity=emissivity),
+                           video=video)
     with progress_callback(ctx) as progress:
         result = process(config, progress)
     summary = {"out_dir": str(result.out_dir), "frames": result.n_frames, "placed": result.n_placed,
@@ -288,7 +308,8 @@ def process_cmd(ctx: click.Context, flight: Path | None, out_dir: Path, log_path
         click.echo(f"{kind:>7} mosaic: {m.path}  ({m.grid.width}x{m.grid.height} px, "
                    f"{m.grid.gsd_m:.3f} m/px, EPSG:{m.grid.epsg})")
     for h in result.hotspots:
-        click.echo(f"  #{h.id:<3} {h.kind.label:<12} max {h.max_c:6.1f} C  {h.mgrs}")
+        unit = "C" if h.radiometric else "(relative)"
+        click.echo(f"  #{h.id:<3} {h.kind.label:<12} max {h.max_c:6.1f} {unit}  {h.mgrs}")
     click.echo(f"{len(result.hotspots)} hotspots; report: {result.out_dir / 'report.html'}")
 
 
