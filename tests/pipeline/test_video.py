@@ -196,6 +196,23 @@ def dji_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+def _hot_disk_check(out: Path, summary: dict[str, object], within_m: float) -> None:
+    """The mosaic is relative and bright at the disk; a hotspot lies within ``within_m``."""
+    with rasterio.open(out / "ortho_thermal.tif") as ds:
+        assert ds.tags()["RADIOMETRIC"] == "false"
+        values, transform, res = ds.read(1), ds.transform, ds.res[0]
+    utm = UtmFrame.for_point(LON0, LAT0)
+    e0, n0 = (float(x) for x in utm.to_grid(LON0, LAT0))
+    hot_e, hot_n = e0 + HOT_EN[0], n0 + HOT_EN[1]
+    col, row = ~transform @ (hot_e, hot_n)
+    r = round(within_m / res)
+    patch = values[round(row) - r:round(row) + r + 1, round(col) - r:round(col) + r + 1]
+    assert np.nanmax(patch) > 90.0  # grey 250 of 0..100: the disk
+    found = json.loads((out / "hotspots.geojson").read_text())["features"]
+    en = [utm.to_grid(*f["geometry"]["coordinates"][:2]) for f in found]
+    assert summary["hotspots"] >= 1 and min(math.hypot(e - hot_e, n - hot_n) for e, n in en) < within_m
+
+
 def test_dji_video_with_srt(dji_video: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     summary = _process("--video", str(dji_video / "DJI_0001.MP4"), "-o", str(out),
@@ -206,19 +223,33 @@ def test_dji_video_with_srt(dji_video: Path, tmp_path: Path) -> None:
     assert video["clock"]["start_s"] == pytest.approx(T0, abs=1e-3)
     assert "M30T" in video["camera"]
     assert 6 <= video["sampling"]["picked"] <= FPS * SECONDS / 5
-    with rasterio.open(out / "ortho_thermal.tif") as ds:
-        assert ds.tags()["RADIOMETRIC"] == "false"
-        values, transform = ds.read(1), ds.transform
+    _hot_disk_check(out, summary, 1.0)
+
+
+@pytest.mark.filterwarnings("ignore:lat/lon order of the SRT")  # the layout decides, as expected
+def test_dji_srt_without_attitude_assumes_nadir(dji_video: Path, tmp_path: Path) -> None:
+    """The Matrice 300 layout: one entry a second, stamps to the second, GPS(lat, lon) to
+    4 decimals, no attitude: nadir along the track is assumed, and said."""
+    folder = tmp_path / "m300"
+    folder.mkdir()
+    shutil.copy(dji_video / "DJI_0001.MP4", folder)
     utm = UtmFrame.for_point(LON0, LAT0)
     e0, n0 = (float(x) for x in utm.to_grid(LON0, LAT0))
-    hot_e, hot_n = e0 + HOT_EN[0], n0 + HOT_EN[1]
-    col, row = ~transform @ (hot_e, hot_n)
-    r = round(1.0 / ds.res[0])
-    patch = values[round(row) - r:round(row) + r + 1, round(col) - r:round(col) + r + 1]
-    assert np.nanmax(patch) > 90.0  # grey 250 of 0..100: the disk, within a metre
-    found = json.loads((out / "hotspots.geojson").read_text())["features"]
-    en = [utm.to_grid(*f["geometry"]["coordinates"][:2]) for f in found]
-    assert summary["hotspots"] >= 1 and min(math.hypot(e - hot_e, n - hot_n) for e, n in en) < 2.0
+    entries = []
+    for i in range(int(SECONDS) + 1):
+        lon, lat = (float(x) for x in utm.to_lonlat(e0, n0 - 10.0 + SPEED * i))
+        stamp = datetime.fromtimestamp(int(T0) + i, UTC).strftime("%Y.%m.%d %H:%M:%S")
+        entries.append(f"{i + 1}\n00:00:{i:02d},000 --> 00:00:{i + 1:02d},000\n{stamp}\n"
+                       f"GPS({lat:.4f},{lon:.4f},0.0M) BAROMETER:{HEIGHT_M:.1f}M\n\n")
+    (folder / "DJI_0001.SRT").write_text("".join(entries), encoding="utf-8")
+    out = tmp_path / "out"
+    with pytest.warns(DronepipeWarning, match="nadir camera heading along the track is assumed"):
+        summary = _process("--video", str(folder / "DJI_0001.MP4"), "-o", str(out), "--video-kind",
+                           "thermal-gray", "--span", "0:100", "--video-camera", "M30T")
+    prov = _prov(out)
+    assert "ASSUMED" in prov["video"]["videos"][0]["clock"]["srt"]["attitude"]
+    assert all(p["pose"]["source"].endswith("nadir assumed, yaw from track") for p in prov["placed"])
+    _hot_disk_check(out, summary, 3.0)
 
 
 # --------------------------------------------------------------- inputs and bad input
