@@ -173,13 +173,13 @@ def _sample(video: VideoInput, ctx: VideoContext) -> tuple[list[Posed], VideoRep
                      forward_overlap=ctx.options.forward_overlap, mount=mount,
                      candidate_hz=ctx.options.candidate_hz, info=video.info)
     picked = [_annotated(p, clock) for p in s.picked]
+    if not picked:
+        raise DronepipeError(f"no frame of the video could be posed ({_counts(s.no_pose)})")
     if picked[0].pose.source.endswith("nadir assumed, yaw from track"):
         warnings.warn(DronepipeWarning(
             f"{video.telemetry}: no attitude in the SRT: a nadir camera heading along the track "
             "is assumed (an oblique camera, or one turned against the track, is misplaced)"),
             stacklevel=3)
-    if not picked:
-        raise DronepipeError(f"no frame of the video could be posed ({_counts(s.no_pose)})")
     report = _report(video, True, "named with --video" if video.explicit else
                      f"no {video.kind} stills with a pose", clock, cam, _sampling(s, ctx, cam, mount))
     log.info("%s: %d frames sampled of %d (%s)", video.path, len(picked), video.info.frame_count,
