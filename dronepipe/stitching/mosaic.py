@@ -199,6 +199,13 @@ class Mosaic:
         with self._lock:
             return len(self._frames)
 
+    @property
+    def radiometric(self) -> bool:
+        """True while every frame drawn so far was radiometric (thermal: degrees C;
+        False: relative values only). The live page shows a banner when it is False."""
+        with self._lock:
+            return self._radiometric and self.kind == "thermal"
+
     def read_tile(self, t: TileIndex) -> np.ndarray | None:
         """A tile's current output pixels (bands, h, w), cut at the grid edge; ``None``
         where no frame has touched it."""

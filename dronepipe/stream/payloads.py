@@ -42,11 +42,12 @@ def drone_payload(d: DroneState) -> dict[str, Any]:
 
 
 def mosaic_payload(m: Mosaic) -> dict[str, Any]:
-    """What the page needs of a mosaic: version, frames, GSD (m), EPSG and its extent
-    as WGS84 (west, south, east, north), degrees."""
+    """What the page needs of a mosaic: version, frames, radiometric, GSD (m), EPSG and
+    its extent as WGS84 (west, south, east, north), degrees."""
     w, s, e, n = m.grid.bounds_m
     lon, lat = UtmFrame(m.grid.epsg).to_lonlat([w, e, e, w], [s, s, n, n])
-    return {"kind": m.kind, "version": m.version, "n_frames": m.n_frames, "gsd_m": m.grid.gsd_m,
+    return {"kind": m.kind, "version": m.version, "n_frames": m.n_frames,
+            "radiometric": m.radiometric, "gsd_m": m.grid.gsd_m,
             "epsg": m.grid.epsg,
             "bounds_lonlat": [float(lon.min()), float(lat.min()), float(lon.max()),
                               float(lat.max())]}

@@ -145,13 +145,17 @@ class Routes:
 
     def status_payload(self) -> dict[str, Any]:
         """Counters of the live processing, the mosaics, the thermal legend, whether
-        values are radiometric, the server's clock (UTC s) and event clients."""
+        values are radiometric (the processing's own ``radiometric`` status flag where it
+        reports one, else every hotspot and the thermal mosaic's frames), the server's
+        clock (UTC s) and event clients."""
         live = dict(self.view.status())
         mosaics = {k: mosaic_payload(mo) for k in KINDS if (mo := self.view.mosaic(k)) is not None}
         lo, hi = self.span.current(self.view.mosaic("thermal"))
         radiometric = live.get("radiometric")
         if not isinstance(radiometric, bool):
-            radiometric = all(h.radiometric for h in self.view.hotspots())
+            thermal = self.view.mosaic("thermal")
+            radiometric = all(h.radiometric for h in self.view.hotspots()) and \
+                (thermal is None or thermal.n_frames == 0 or thermal.radiometric)
         lut = ironbow_lut()
         return {
             "time_utc_s": time.time(), "live": live, "mosaics": mosaics,

@@ -72,9 +72,11 @@ class FakeView:
         self.events.publish("status", dict(counters))
 
 
-def frame_at(de: float, dn: float, i: int = 0, kind: str = "thermal") -> GeoFrame:
+def frame_at(de: float, dn: float, i: int = 0, kind: str = "thermal",
+             radiometric: bool | None = None) -> GeoFrame:
     """A nadir frame of the small test camera ``de``/``dn`` metres from the origin."""
-    return geoframe(f"f{i}", pose_at(de, dn, alt=ALT_M, t=T0 + i), small_camera(), FRAME, kind=kind)
+    return geoframe(f"f{i}", pose_at(de, dn, alt=ALT_M, t=T0 + i), small_camera(), FRAME,
+                    kind=kind, radiometric=radiometric)
 
 
 def grid_around(half_m: float = 60.0, gsd_m: float = 0.25, tile: int = 128) -> MosaicGrid:
@@ -91,9 +93,9 @@ def hot_pattern(e0: float, n0: float):
     return lambda e, n: w(e, n) + 6.0 * (b(e, n) - 20.0)
 
 
-def feed(m: Mosaic, de: float, dn: float, i: int) -> GeoFrame:
+def feed(m: Mosaic, de: float, dn: float, i: int, radiometric: bool | None = None) -> GeoFrame:
     """Draw one synthetic frame at ``de``/``dn`` into the mosaic."""
-    gf = frame_at(de, dn, i, m.kind)
+    gf = frame_at(de, dn, i, m.kind, radiometric)
     e0, n0 = origin_en()
     pixels = render(gf, hot_pattern(e0 + 5.0, n0 - 5.0))
     m.feed(gf, pixels if m.kind == "thermal" else rgb(pixels * 5.0))
