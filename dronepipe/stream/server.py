@@ -39,6 +39,7 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -117,6 +118,16 @@ class _Server(ThreadingHTTPServer):
                 c.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+    def wait_closed(self, timeout_s: float) -> bool:
+        """Wait until every connection's thread has finished; False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self._conns_lock:
+                if not self._conns:
+                    return True
+            time.sleep(0.02)
+        return False
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.debug("connection from %s ended: %r", client_address, sys.exc_info()[1])
@@ -213,6 +224,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(Response(503, b"too many event clients\n", "text/plain; charset=utf-8",
                                 (("Retry-After", "10"),)), head)
             return
+        bus = routes.view.events
+        sub = bus.subscribe()   # before the headers: the page reads its snapshot after them
         try:
             self.close_connection = True
             self.send_response(200)
@@ -223,9 +236,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("X-Accel-Buffering", "no")
             self.end_headers()
             if not head:
-                stream_events(routes.view.events, self.wfile.write, self.server.stopping,
+                stream_events(bus, sub, self.wfile.write, self.server.stopping,
                               heartbeat_s=cfg.heartbeat_s)
         finally:
+            bus.unsubscribe(sub)
             routes.leave_event_client()
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
@@ -257,7 +271,8 @@ class ServerHandle:
         return self._server.routes
 
     def close(self, timeout_s: float = 5.0) -> None:
-        """End event streams, stop accepting, close every connection, join the threads."""
+        """End event streams, stop accepting, close every connection and wait (up to
+        ``timeout_s``) until their threads have finished."""
         if self._closed:
             return
         self._closed = True
@@ -266,6 +281,8 @@ class ServerHandle:
         self._server.server_close()
         self._server.drop_connections()
         self._thread.join(timeout_s)
+        if not self._server.wait_closed(timeout_s):
+            log.warning("live server: some connections did not close within %.0f s", timeout_s)
         log.info("live server on %s closed", self.url)
 
     def __enter__(self) -> Self:

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from dronepipe.stream.events import Event, EventBus
+from dronepipe.stream.events import Event, EventBus, Subscription
 from dronepipe.stream.payloads import json_bytes
 
 log = logging.getLogger(__name__)
@@ -35,13 +35,13 @@ def heartbeat() -> bytes:
     return b": heartbeat\n\n"
 
 
-def stream_events(bus: EventBus, write: Writer, stop: threading.Event, *,
+def stream_events(bus: EventBus, sub: Subscription, write: Writer, stop: threading.Event, *,
                   heartbeat_s: float = 10.0, poll_s: float = 0.5,
                   max_s: float | None = None) -> int:
-    """Send the bus's events to one client through ``write`` until it goes away or
-    ``stop`` is set; returns how many events were sent. Subscribes on entry and
-    unsubscribes on exit, whatever happens."""
-    sub = bus.subscribe()
+    """Send the events of ``sub`` (a subscription to ``bus``, made before the response
+    headers went out, so that nothing published after the client saw them is missed)
+    through ``write`` until the client goes away or ``stop`` is set; returns how many
+    events were sent. Unsubscribes on exit, whatever happens."""
     sent, dropped_seen = 0, 0
     start = last = time.monotonic()
     try:

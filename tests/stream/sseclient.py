@@ -58,9 +58,10 @@ class SseClient:
         return SseMessage(fields.get("event"), fields.get("id"), fields.get("data"), comment)
 
     def next_event(self, timeout_s: float = 10.0) -> SseMessage:
-        """The next message with data (skipping comments and ``retry``)."""
+        """The next message with data (skipping comments and ``retry``) within ``timeout_s``."""
+        end = time.monotonic() + timeout_s
         while True:
-            m = self.next(timeout_s)
+            m = self.next(max(end - time.monotonic(), 0.001))
             if m.data is not None:
                 return m
 

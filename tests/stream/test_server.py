@@ -20,13 +20,14 @@ from dronepipe.errors import DronepipeError
 from dronepipe.geodesy import UtmFrame
 from dronepipe.outputs.hotspot_geojson import write_hotspots_geojson
 from dronepipe.outputs.palette import colourise
+from dronepipe.stitching.mosaic import Mosaic
 from dronepipe.stream.access import check_bind
 from dronepipe.stream.payloads import drone_payload
 from dronepipe.stream.server import ServerConfig, ServerHandle, start_server
 from dronepipe.stream.webmercator import TILE_PX, TileXYZ, pixel_lonlat, tile_of
 from dronepipe.thermal.hotspot import HotspotClass
 from tests.stream.conftest import TOKEN, get, raw_request
-from tests.stream.fakeview import FakeView, feed, make_hotspot
+from tests.stream.fakeview import FakeView, feed, grid_around, make_hotspot
 from tests.stream.sseclient import SseClient
 
 
@@ -117,6 +118,16 @@ def test_drone_json_is_null_before_telemetry() -> None:
         assert get(handle, "/drone.json").body == b"null"
         assert get(handle, "/tiles/19/1/1.png").status == 204
         assert json.loads(get(handle, "/hotspots.geojson").body)["features"] == []
+
+
+def test_status_flags_a_non_radiometric_mosaic() -> None:
+    v = FakeView()
+    with Mosaic(grid_around(), "thermal") as m, start_server(v, "127.0.0.1", 0) as handle:
+        v.set_mosaic(m)
+        assert json.loads(get(handle, "/status.json").body)["radiometric"] is True
+        feed(m, 0.0, 0.0, 0, radiometric=False)   # grey levels mapped to a span
+        s = json.loads(get(handle, "/status.json").body)
+        assert s["radiometric"] is False and s["mosaics"]["thermal"]["radiometric"] is False
 
 
 def test_status_flags_non_radiometric_hotspots(view: FakeView) -> None:
@@ -333,4 +344,5 @@ def test_event_clients_are_limited_and_close_ends_streams(view: FakeView) -> Non
             for _ in range(10):
                 c.next(timeout_s=5.0)
         c.close()
-    assert not [t for t in threading.enumerate() if t.name.startswith("dronepipe-http")]
+    assert not [t for t in threading.enumerate() if t.name.startswith("dronepipe-http")
+                or "process_request_thread" in t.name]
