@@ -8,6 +8,11 @@ which a strict XML parser rejects) and both as attributes and as elements.
 
 Units: degrees in the files, radians here (``*_rad``); heights in metres with their
 reference in the field name or docstring; times as seconds since the Unix epoch.
+
+This is the one EXIF/XMP parser of dronepipe: the thermal decoders build their
+``CaptureMeta`` from the same pieces (``exif_ifds``, ``parse_xmp``,
+``exif_capture_time``, ``exif_gps`` ...) and read only what the radiometric
+containers hold themselves (the FLIR FFF time and GPS).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -152,8 +157,22 @@ def _embedded_thermal(im: Image.Image) -> str | None:
 
 def _exif_dicts(im: Image.Image) -> tuple[dict[int, Any], dict[int, Any], dict[int, Any]]:
     """(IFD0, Exif IFD, GPS IFD) of an open image; empty where absent or broken."""
+    return _ifds(im.getexif)
+
+
+def exif_ifds(payload: bytes) -> tuple[dict[int, Any], dict[int, Any], dict[int, Any]]:
+    """(IFD0, Exif IFD, GPS IFD) by tag number from an EXIF block (a JPEG's APP1
+    payload, ``Exif\\0\\0`` then a TIFF header); empty where absent or broken."""
+    def load() -> Image.Exif:
+        exif = Image.Exif()
+        exif.load(payload)
+        return exif
+    return _ifds(load)
+
+
+def _ifds(load: Callable[[], Image.Exif]) -> tuple[dict[int, Any], dict[int, Any], dict[int, Any]]:
     try:
-        exif = im.getexif()
+        exif = load()
         return dict(exif), dict(exif.get_ifd(_EXIF_IFD)), dict(exif.get_ifd(_GPS_IFD))
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types on bad EXIF
         log.debug("unreadable EXIF (%s): its fields stay unset", exc)
@@ -186,14 +205,14 @@ def _build_meta(width: int, height: int, exif: tuple[dict[int, Any], ...],
     lat, lon, gps_alt = _gps(gps, xmp)
     angles: dict[str, Any] = {name: _rad(xmp.get(key)) for key, name in _XMP_ANGLES.items()}
     return FrameMeta(
-        make=_text(ifd0.get(_MAKE)) or xmp.get("Make"),
-        model=_text(ifd0.get(_MODEL)) or xmp.get("Model"),
+        make=exif_text(ifd0.get(_MAKE)) or xmp.get("Make"),
+        model=exif_text(ifd0.get(_MODEL)) or xmp.get("Model"),
         width=width, height=height,
         exif_width=_int(sub.get(_PIXEL_X)), exif_height=_int(sub.get(_PIXEL_Y)),
         t_camera_s=t_cam, utc_offset_s=offset, time_resolution_s=resolution,
         lat_deg=lat, lon_deg=lon, gps_alt_m=gps_alt,
-        alt_abs_m=_number(xmp.get("AbsoluteAltitude")),
-        alt_rel_m=_number(xmp.get("RelativeAltitude")),
+        alt_abs_m=exif_number(xmp.get("AbsoluteAltitude")),
+        alt_rel_m=exif_number(xmp.get("RelativeAltitude")),
         focal_mm=_positive(sub.get(_FOCAL)), focal_35mm=_positive(sub.get(_FOCAL_35)),
         focal_plane_px_per_mm=_focal_plane_res(sub),
         xmp=dict(xmp), **angles)
@@ -202,20 +221,32 @@ def _build_meta(width: int, height: int, exif: tuple[dict[int, Any], ...],
 def _capture_time(ifd0: Mapping[int, Any], sub: Mapping[int, Any],
                   xmp: Mapping[str, str]) -> tuple[float | None, float | None, float]:
     """(camera-clock seconds, UTC offset seconds or None, resolution seconds)."""
-    utc = xmp.get("UTCAtExposure")
-    if utc:
-        moment, _ = parse_exif_datetime(utc)
-        if moment is not None:
-            return moment.replace(tzinfo=UTC).timestamp(), 0.0, 0.001
-    text = _text(sub.get(_DT_ORIGINAL)) or _text(ifd0.get(_DATETIME))
-    moment, frac_digits = parse_exif_datetime(text, _text(sub.get(_SUBSEC_ORIGINAL)))
+    utc = xmp_utc_at_exposure(xmp)
+    if utc is not None:
+        return utc, 0.0, 0.001
+    moment, frac_digits, offset = exif_capture_time(ifd0, sub)
     if moment is None:
         return None, None, 1.0
-    offset = parse_utc_offset(_text(sub.get(_OFFSET_ORIGINAL)))
     if offset is None:
         offset = _xmp_offset(xmp, moment)
     t = moment.replace(tzinfo=UTC).timestamp() - (offset or 0.0)
     return t, offset, 10.0 ** -frac_digits if frac_digits else 1.0
+
+
+def exif_capture_time(ifd0: Mapping[int, Any],
+                      sub: Mapping[int, Any]) -> tuple[datetime | None, int, float | None]:
+    """(naive camera-clock time, its fraction digits, UTC offset in seconds or None) from
+    DateTimeOriginal (else IFD0 DateTime), SubSecTimeOriginal and OffsetTimeOriginal."""
+    text = exif_text(sub.get(_DT_ORIGINAL)) or exif_text(ifd0.get(_DATETIME))
+    moment, frac_digits = parse_exif_datetime(text, exif_text(sub.get(_SUBSEC_ORIGINAL)))
+    offset = parse_utc_offset(exif_text(sub.get(_OFFSET_ORIGINAL))) if moment is not None else None
+    return moment, frac_digits, offset
+
+
+def xmp_utc_at_exposure(xmp: Mapping[str, str]) -> float | None:
+    """UTC seconds of DJI's XMP ``UTCAtExposure`` (None where absent or unreadable)."""
+    moment, _ = parse_exif_datetime(xmp.get("UTCAtExposure"))
+    return moment.replace(tzinfo=UTC).timestamp() if moment is not None else None
 
 
 def parse_exif_datetime(text: str | None, subsec: str | None = None) -> tuple[datetime | None, int]:
@@ -267,15 +298,22 @@ def _xmp_offset(xmp: Mapping[str, str], moment: datetime) -> float | None:
 
 def _gps(gps: Mapping[int, Any], xmp: Mapping[str, str]) -> tuple[float | None, float | None, float | None]:
     """(lat, lon, EXIF altitude) in degrees and metres; XMP GpsLatitude fills a gap."""
-    lat = dms_to_degrees(gps.get(2), _text(gps.get(1)))
-    lon = dms_to_degrees(gps.get(4), _text(gps.get(3)))
+    lat, lon, alt = exif_gps(gps)
     if lat is None or lon is None:
-        lat, lon = _number(xmp.get("GpsLatitude")), _number(xmp.get("GpsLongitude"))
+        lat, lon = exif_number(xmp.get("GpsLatitude")), exif_number(xmp.get("GpsLongitude"))
         if lat is None or lon is None:
             lat = lon = None
     if lat is not None and lon is not None and lat == 0.0 and lon == 0.0:
         lat = lon = None  # cameras write 0/0 without a fix
-    alt = _number(gps.get(6))
+    return lat, lon, alt
+
+
+def exif_gps(gps: Mapping[int, Any]) -> tuple[float | None, float | None, float | None]:
+    """(latitude, longitude, GPSAltitude) from an EXIF GPS IFD by tag number, as written:
+    degrees negative for S and W, metres negative below the altitude reference."""
+    lat = dms_to_degrees(gps.get(2), exif_text(gps.get(1)))
+    lon = dms_to_degrees(gps.get(4), exif_text(gps.get(3)))
+    alt = exif_number(gps.get(6))
     if alt is not None and gps.get(5) in (1, b"\x01", "1"):
         alt = -alt
     return lat, lon, alt
@@ -283,9 +321,9 @@ def _gps(gps: Mapping[int, Any], xmp: Mapping[str, str]) -> tuple[float | None, 
 
 def dms_to_degrees(value: Any, ref: str | None) -> float | None:
     """Decimal degrees from EXIF (degrees, minutes, seconds); negative for S and W."""
-    if not isinstance(value, (tuple, list)) or len(value) != 3:
+    if not isinstance(value, Sequence) or isinstance(value, (str, bytes)) or len(value) != 3:
         return None
-    parts = [_number(v) for v in value]
+    parts = [exif_number(v) for v in value]
     if any(p is None for p in parts):
         return None
     deg = parts[0] + parts[1] / 60.0 + parts[2] / 3600.0  # type: ignore[operator]
@@ -299,11 +337,12 @@ def _focal_plane_res(sub: Mapping[int, Any]) -> float | None:
 
 
 def _rad(text: str | None) -> float | None:
-    value = _number(text)
+    value = exif_number(text)
     return math.radians(value) if value is not None else None
 
 
-def _number(value: Any) -> float | None:
+def exif_number(value: Any) -> float | None:
+    """A finite float from an EXIF/XMP value (rational, number or text); None otherwise."""
     if value is None:
         return None
     try:
@@ -314,16 +353,17 @@ def _number(value: Any) -> float | None:
 
 
 def _positive(value: Any) -> float | None:
-    number = _number(value)
+    number = exif_number(value)
     return number if number is not None and number > 0.0 else None
 
 
 def _int(value: Any) -> int | None:
-    number = _number(value)
+    number = exif_number(value)
     return int(number) if number is not None else None
 
 
-def _text(value: Any) -> str | None:
+def exif_text(value: Any) -> str | None:
+    """Text of an EXIF/XMP value without NULs and surrounding blanks; None where empty."""
     if value is None:
         return None
     if isinstance(value, bytes):

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import tifffile
+from tifffile import TIFF
 
 from dronepipe.errors import DronepipeWarning, ThermalDecodeError
 from dronepipe.thermal import metadata
@@ -45,10 +46,15 @@ def tiff_meta(tags: tifffile.TiffTags) -> CaptureMeta:
         tag = tags.get(name)
         return None if tag is None else tag.value
 
-    exif = value("ExifTag") or {}
-    gps = {key: _rationals(val) for key, val in (value("GPSTag") or {}).items()}
-    return metadata.meta_from_exif(value("Make"), value("Model"), exif.get("DateTimeOriginal") or value("DateTime"),
-                                   exif.get("SubsecTimeOriginal"), exif.get("OffsetTimeOriginal"), gps)
+    ifd0 = {tag.code: tag.value for tag in tags.values()}
+    sub = _by_code(value("ExifTag") or {}, TIFF.EXIF_TAGS)
+    gps = {code: _rationals(val) for code, val in _by_code(value("GPSTag") or {}, TIFF.GPS_TAGS).items()}
+    return metadata.capture_meta(ifd0, sub, gps, {})
+
+
+def _by_code(values: Mapping[str, Any], names: Any) -> dict[int, Any]:
+    """tifffile's sub-IFD dict (by tag name) by tag number."""
+    return {names[name]: val for name, val in values.items() if name in names}
 
 
 def _rationals(val: Any) -> Any:
