@@ -27,7 +27,7 @@ from xml.sax.saxutils import escape
 import numpy as np
 
 from dronepipe import __version__
-from dronepipe.outputs.tiff_ifd import ASCII, BYTE, RATIONAL, Tag, write_float32_tiff
+from dronepipe.outputs.tiff_ifd import ASCII, BYTE, RATIONAL, Tag, tiff_bytes
 from dronepipe.thermal.records import CaptureMeta, TemperatureImage
 
 
@@ -101,8 +101,8 @@ def write_temperature_tiff(path: Path, image: TemperatureImage, compress: bool =
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            write_float32_tiff(fh, np.asarray(image.celsius, dtype=np.float32), tags, exif,
-                               _gps_tags(meta), compress)
+            fh.write(tiff_bytes(np.asarray(image.celsius, dtype=np.float32), tags, exif,
+                                _gps_tags(meta), "deflate" if compress else "none"))
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)             # mkstemp creates 0600; products are for sharing

@@ -3,7 +3,7 @@
 - ``thermal/TH_0001.tiff``: uint16 TLinear centi-kelvin (value / 100 - 273.15 = degrees
   C; saturates at 65535 = 382.2 C), Deflate + predictor, EXIF Make/Model/DateTime,
   DateTimeOriginal + SubSecTimeOriginal + OffsetTimeOriginal (camera clock, local
-  time), FocalLength, GPS (``tiffexif.py``).
+  time), FocalLength, GPS (``dronepipe.outputs.tiff_ifd``).
 - ``rgb/RGB_0001.jpg``: 8-bit RGB JPEG with the same EXIF (focal length of that camera).
 - ``video/thermal.avi``: 8-bit grey MPEG-4 Part 2 (lossy, as drones stream), grey
   ``g`` = temperature mapped linearly from ``span_c[0]`` (0) to ``span_c[1]`` (255);
@@ -31,7 +31,7 @@ from PIL import Image
 
 from dronepipe.sim.config import SimCamera
 from dronepipe.sim.exif import frame_entries, gps_entries
-from dronepipe.sim.tiffexif import exif_block, tiff_bytes
+from dronepipe.outputs.tiff_ifd import ASCII, Tag, exif_block, tiff_bytes
 
 VIDEO_FOURCC = "mp4v"
 
@@ -61,8 +61,8 @@ def thermal_tiff(counts: NDArray[np.uint16], cam: SimCamera, t_camera_utc_s: flo
                  compression: str = "deflate") -> bytes:
     """A radiometric TIFF (TLinear centi-kelvin) with EXIF time and GPS."""
     ifd0, exif, gps = _exif(cam, t_camera_utc_s, utc_offset_h, lat, lon, alt_msl)
-    ifd0.append((270, 2, "TLinear: value / 100 = kelvin"))
-    return tiff_bytes(counts, ifd0, exif, gps, compression)
+    ifd0.append(Tag(270, ASCII, "TLinear: value / 100 = kelvin"))
+    return tiff_bytes(counts, ifd0, exif, gps, compression, predictor=True)
 
 
 def rgb_jpeg(rgb: NDArray[np.uint8], cam: SimCamera, t_camera_utc_s: float, utc_offset_h: int,

@@ -16,7 +16,7 @@ from dronepipe.sim.exif import exif_datetime, frame_entries, gps_entries
 from dronepipe.sim.flightplan import plan_survey
 from dronepipe.sim.radiometry import RadianceTable
 from dronepipe.sim.render import TLINEAR_MAX_C
-from dronepipe.sim.tiffexif import exif_block, tiff_bytes
+from dronepipe.outputs.tiff_ifd import exif_block, tiff_bytes
 from dronepipe.sim.trajectory import fly
 
 
@@ -26,7 +26,8 @@ def test_tiff_round_trip_with_exif(tmp_path, compression: str, shape: tuple, dty
     img = np.random.default_rng(1).integers(0, np.iinfo(dtype).max, shape).astype(dtype)
     ifd0, exif = frame_entries("Make", "Model", 1718447401.2345, 2, 10.55, shape[1], shape[0], 40.0)
     path = tmp_path / "x.tif"
-    path.write_bytes(tiff_bytes(img, ifd0, exif, gps_entries(-33.5, -70.25, 512.125), compression))
+    path.write_bytes(tiff_bytes(img, ifd0, exif, gps_entries(-33.5, -70.25, 512.125), compression,
+                                predictor=True))
     np.testing.assert_array_equal(np.asarray(Image.open(path)), img)
     np.testing.assert_array_equal(tifffile.imread(path), img)
     ex = Image.open(path).getexif()
