@@ -21,7 +21,7 @@ from dronepipe.pipeline.video_frames import POLICY
 from dronepipe.stitching.geoframe import GeoFrame
 from dronepipe.stitching.mosaic import MosaicProduct
 from dronepipe.thermal.hotspot import Hotspot
-from dronepipe.thermal.ortho import _overview
+from dronepipe.thermal.ortho import read_overview as _overview
 
 if TYPE_CHECKING:
     from dronepipe.pipeline.process import _Run

@@ -101,7 +101,7 @@ def detect_in_mosaic(path: str | Path, config: DetectionConfig = DetectionConfig
                              win, core)
             if progress is not None:
                 progress("hotspots", k + 1, len(windows))
-        overview, ov_transform = _overview(src, overview_px)
+        overview, ov_transform = read_overview(src, overview_px)
     dets.sort(key=lambda d: (-d.kind.precedence, -d.max_c))
     tracker = HotspotTracker(info.epsg, TrackerConfig(min_gate_m=0.0))
     tracker.update(path.name, None, dets, affine_pixel_to_map(info.transform), info.gsd_m,
@@ -179,7 +179,7 @@ def _in_core(dets: list[Detection], win: Window, core: Window) -> list[Detection
     return out
 
 
-def _overview(src: rasterio.DatasetReader, side_px: int) -> tuple[NDArray[np.float32], Affine]:
+def read_overview(src: rasterio.DatasetReader, side_px: int) -> tuple[NDArray[np.float32], Affine]:
     """The raster downsampled to at most ``side_px`` on its long side (average of valid
     pixels), and the transform of the downsampled pixels."""
     s = min(1.0, side_px / max(src.width, src.height))
