@@ -14,8 +14,8 @@ from enum import IntEnum
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from dronepipe.rotations import slerp_euler, wrap_pi
 from dronepipe.flightlogs.tracks import AttitudeTrack, GimbalTrack, PositionTrack
+from dronepipe.rotations import slerp_euler, wrap_pi
 
 
 class Miss(IntEnum):

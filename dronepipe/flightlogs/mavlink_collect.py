@@ -35,8 +35,8 @@ from numpy.typing import NDArray
 
 from dronepipe.flightlogs.gpstime import plausible_utc
 from dronepipe.flightlogs.mavlink_dialect import enum_name
-from dronepipe.rotations import quat_to_euler
 from dronepipe.flightlogs.vehicle_info import first_banner, frame_from_texts
+from dronepipe.rotations import quat_to_euler
 
 log = logging.getLogger(__name__)
 

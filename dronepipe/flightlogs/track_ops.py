@@ -6,8 +6,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dronepipe.flightlogs.interpolate import bracket, interpolate_attitude, interpolate_gimbal
-from dronepipe.rotations import wrap_pi
 from dronepipe.flightlogs.tracks import AttitudeTrack, GimbalTrack, PositionTrack
+from dronepipe.rotations import wrap_pi
 
 
 def sample_and_hold(t_from: NDArray[np.float64], values: NDArray, t_to: NDArray[np.float64],

@@ -29,9 +29,9 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from dronepipe.outputs.tiff_ifd import ASCII, Tag, exif_block, tiff_bytes
 from dronepipe.sim.config import SimCamera
 from dronepipe.sim.exif import frame_entries, gps_entries
-from dronepipe.outputs.tiff_ifd import ASCII, Tag, exif_block, tiff_bytes
 
 VIDEO_FOURCC = "mp4v"
 

@@ -10,13 +10,13 @@ import pytest
 import tifffile
 from PIL import ExifTags, Image
 
+from dronepipe.outputs.tiff_ifd import exif_block, tiff_bytes
 from dronepipe.sim.config import ErrorConfig, default_thermal
 from dronepipe.sim.errors_model import ErrorModel
 from dronepipe.sim.exif import exif_datetime, frame_entries, gps_entries
 from dronepipe.sim.flightplan import plan_survey
 from dronepipe.sim.radiometry import RadianceTable
 from dronepipe.sim.render import TLINEAR_MAX_C
-from dronepipe.outputs.tiff_ifd import exif_block, tiff_bytes
 from dronepipe.sim.trajectory import fly
 
 
