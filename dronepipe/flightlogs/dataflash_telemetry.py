@@ -35,7 +35,7 @@ from dronepipe.flightlogs.gpstime import (
 )
 from dronepipe.flightlogs.record_chain import in_sorted
 from dronepipe.flightlogs.records import CameraEvent, Pose
-from dronepipe.rotations import wrap_pi
+from dronepipe.flightlogs.telemetry import BuiltTracks
 from dronepipe.flightlogs.track_ops import (
     drop_bad_positions,
     gimbal_at,
@@ -44,6 +44,7 @@ from dronepipe.flightlogs.track_ops import (
 )
 from dronepipe.flightlogs.tracks import AttitudeTrack, GimbalTrack, PositionTrack, int16_column
 from dronepipe.flightlogs.vehicle_info import first_banner, frame_from_texts
+from dronepipe.rotations import wrap_pi
 
 log = logging.getLogger(__name__)
 
@@ -58,22 +59,6 @@ class DataFlashSource(Protocol):
     def table(self, name: str, columns: Sequence[str] | None = None) -> RecordTable | None:
         """All records of a message name with the requested columns."""
         ...
-
-
-@dataclass(frozen=True)
-class Built:
-    """The parts of a ``Telemetry`` built from DataFlash records, and what was dropped."""
-
-    position: PositionTrack
-    attitude: AttitudeTrack
-    gimbal: GimbalTrack | None
-    camera_events: tuple[CameraEvent, ...]
-    vehicle: str
-    firmware: str
-    time_source: str
-    no_fix_positions: int
-    invalid_samples: int
-    untimed_records: int
 
 
 def numeric(table: RecordTable, column: str) -> NDArray[np.float64] | None:
@@ -305,7 +290,8 @@ def vehicle_strings(tables: dict[str, RecordTable]) -> tuple[str, str]:
     return vehicle, firmware
 
 
-def build_from_dataflash(src: DataFlashSource, *, max_gap_s: float, min_fix_type: int) -> Built:
+def build_from_dataflash(src: DataFlashSource, *, max_gap_s: float,
+                         min_fix_type: int) -> BuiltTracks:
     """Tracks, camera events and vehicle strings of a parsed DataFlash log."""
     tables = {n: t for n in TABLES if (t := src.table(n)) is not None}
     clock = build_clock(tables)
@@ -315,8 +301,8 @@ def build_from_dataflash(src: DataFlashSource, *, max_gap_s: float, min_fix_type
     events, untimed = build_camera_events(tables, clock, gimbal, max_gap_s)
     untimed += _count_untimed(tables, clock)
     vehicle, firmware = vehicle_strings(tables)
-    return Built(position, attitude, gimbal, tuple(events), vehicle, firmware,
-                 clock.time_source, no_fix, bad_pos + bad_att, untimed)
+    return BuiltTracks(position, attitude, gimbal, tuple(events), vehicle, firmware,
+                       clock.time_source, no_fix, bad_pos + bad_att, untimed)
 
 
 def _count_untimed(tables: dict[str, RecordTable], clock: DataFlashClock) -> int:

@@ -195,11 +195,8 @@ class LiveTelemetry:
         b = build(c, max_gap_s=self.max_gap_s, min_fix_type=self.min_fix_type)
         ls = c.link_stats
         stats = ReadStats(bad_crc=ls.bad_crc, bad_data=ls.bad_data,
-                          bytes_skipped=ls.bad_data_bytes, unknown_messages=ls.unknown_messages,
-                          no_fix_positions=b.no_fix_positions, invalid_samples=b.invalid_samples)
-        return Telemetry(self.name, "live", b.position, b.attitude, b.gimbal, b.camera_events,
-                         b.vehicle, b.firmware, dict(c.counts), stats, b.time_source,
-                         self.max_gap_s)
+                          bytes_skipped=ls.bad_data_bytes, unknown_messages=ls.unknown_messages)
+        return b.telemetry(self.name, "live", dict(c.counts), stats, self.max_gap_s)
 
     def pose_at(self, t_utc_s: float, *, max_gap_s: float | None = None) -> Pose:
         """The pose at a UTC time from what has arrived (``NoPoseError`` if none yet, in a

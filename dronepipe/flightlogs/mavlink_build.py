@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from dronepipe.flightlogs.interpolate import bracket, interpolate_attitude
 from dronepipe.flightlogs.mavlink_collect import MavlinkCollector, column
 from dronepipe.flightlogs.records import CameraEvent, Pose
-from dronepipe.rotations import wrap_pi
+from dronepipe.flightlogs.telemetry import BuiltTracks
 from dronepipe.flightlogs.track_ops import (
     drop_bad_positions,
     gimbal_at,
@@ -27,6 +27,7 @@ from dronepipe.flightlogs.track_ops import (
     sample_and_hold,
 )
 from dronepipe.flightlogs.tracks import AttitudeTrack, GimbalTrack, PositionTrack, int16_column
+from dronepipe.rotations import wrap_pi
 
 
 @dataclass(frozen=True, eq=False)
@@ -175,22 +176,7 @@ def _event_pose(t: float, row: tuple[Any, ...], att: list[float],
                 float(att[1]), float(wrap_pi(att[2])), g[0], g[1], g[2], source=row[4])
 
 
-@dataclass(frozen=True)
-class MavlinkBuilt:
-    """Everything ``build`` derived from a collector."""
-
-    position: PositionTrack
-    attitude: AttitudeTrack
-    gimbal: GimbalTrack | None
-    camera_events: tuple[CameraEvent, ...]
-    vehicle: str
-    firmware: str
-    time_source: str
-    no_fix_positions: int
-    invalid_samples: int
-
-
-def build(c: MavlinkCollector, *, max_gap_s: float, min_fix_type: int) -> MavlinkBuilt:
+def build(c: MavlinkCollector, *, max_gap_s: float, min_fix_type: int) -> BuiltTracks:
     """Tracks, camera events and vehicle strings from the collected samples."""
     clock = session_clock(c)
     position, no_fix, bad_pos, fb_pos = build_position(c, clock, min_fix_type)
@@ -199,6 +185,6 @@ def build(c: MavlinkCollector, *, max_gap_s: float, min_fix_type: int) -> Mavlin
     events = build_camera_events(c, clock, attitude, gimbal, max_gap_s)
     vehicle, firmware = c.vehicle_strings()
     fallback = bool(np.any(fb_pos) or np.any(fb_att))
-    return MavlinkBuilt(position, attitude, gimbal, tuple(events), vehicle, firmware,
-                        "ground_station" if fallback else "autopilot", no_fix,
-                        bad_pos + bad_att)
+    return BuiltTracks(position, attitude, gimbal, tuple(events), vehicle, firmware,
+                       "ground_station" if fallback else "autopilot", no_fix,
+                       bad_pos + bad_att)

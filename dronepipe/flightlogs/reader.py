@@ -21,7 +21,7 @@ import numpy as np
 
 from dronepipe.errors import DronepipeWarning, LogFormatError
 from dronepipe.flightlogs.dataflash_binary import BENIGN_TAIL_BYTES, DataFlashBinary
-from dronepipe.flightlogs.dataflash_telemetry import Built, build_from_dataflash
+from dronepipe.flightlogs.dataflash_telemetry import build_from_dataflash
 from dronepipe.flightlogs.dataflash_text import DataFlashText
 from dronepipe.flightlogs.mavlink_build import build as build_mavlink
 from dronepipe.flightlogs.sniff import DATAFLASH, DATAFLASH_TEXT, SNIFF_BYTES, TLOG, sniff
@@ -109,13 +109,6 @@ def _read(data: bytes | np.ndarray, kind: str, name: str, max_gap_s: float,
     return tel
 
 
-def _telemetry(built: Built, name: str, kind: str, counts: dict[str, int], stats: ReadStats,
-               max_gap_s: float) -> Telemetry:
-    return Telemetry(name, kind, built.position, built.attitude, built.gimbal,
-                     built.camera_events, built.vehicle, built.firmware, counts, stats,
-                     built.time_source, max_gap_s)
-
-
 def _read_dataflash(data: bytes | np.ndarray, name: str, max_gap_s: float,
                     min_fix_type: int) -> tuple[Telemetry, int]:
     df = DataFlashBinary(data)
@@ -123,11 +116,9 @@ def _read_dataflash(data: bytes | np.ndarray, name: str, max_gap_s: float,
     s = df.stats
     stats = ReadStats(bytes_total=s.bytes_total, bytes_skipped=s.bytes_skipped,
                       skip_runs=s.skip_runs, unknown_messages=s.unknown_headers,
-                      broken_records=s.broken_records, truncated_records=s.truncated_records,
-                      no_fix_positions=built.no_fix_positions,
-                      invalid_samples=built.invalid_samples, untimed_records=built.untimed_records)
+                      broken_records=s.broken_records, truncated_records=s.truncated_records)
     benign = s.tail_bytes if (s.tail_bytes < BENIGN_TAIL_BYTES and not s.truncated_records) else 0
-    return _telemetry(built, name, DATAFLASH, df.counts, stats, max_gap_s), benign
+    return built.telemetry(name, DATAFLASH, df.counts, stats, max_gap_s), benign
 
 
 def _read_text(data: bytes, name: str, max_gap_s: float,
@@ -137,9 +128,8 @@ def _read_text(data: bytes, name: str, max_gap_s: float,
     s = df.stats
     stats = ReadStats(bytes_total=s.bytes_total, bytes_skipped=s.bytes_skipped,
                       skip_runs=s.skipped_lines, bad_data=s.malformed_lines,
-                      unknown_messages=s.unknown_lines, no_fix_positions=built.no_fix_positions,
-                      invalid_samples=built.invalid_samples, untimed_records=built.untimed_records)
-    return _telemetry(built, name, DATAFLASH_TEXT, df.counts, stats, max_gap_s), 0
+                      unknown_messages=s.unknown_lines)
+    return built.telemetry(name, DATAFLASH_TEXT, df.counts, stats, max_gap_s), 0
 
 
 def _read_tlog(data: bytes, name: str, max_gap_s: float, min_fix_type: int,
@@ -150,11 +140,8 @@ def _read_tlog(data: bytes, name: str, max_gap_s: float, min_fix_type: int,
     stats = ReadStats(bytes_total=len(data), bytes_skipped=ts.bytes_skipped,
                       skip_runs=ts.skip_runs, bad_crc=ts.bad_crc,
                       unknown_messages=collector.link_stats.unknown_messages,
-                      truncated_records=int(ts.truncated > 0), no_fix_positions=b.no_fix_positions,
-                      invalid_samples=b.invalid_samples)
-    tel = Telemetry(name, TLOG, b.position, b.attitude, b.gimbal, b.camera_events, b.vehicle,
-                    b.firmware, dict(collector.counts), stats, b.time_source, max_gap_s)
-    return tel, 0
+                      truncated_records=int(ts.truncated > 0))
+    return b.telemetry(name, TLOG, dict(collector.counts), stats, max_gap_s), 0
 
 
 def _check_usable(tel: Telemetry) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from types import MappingProxyType
 
@@ -212,3 +212,31 @@ class Telemetry:
         """The interpolated pose at one UTC time; ``NoPoseError`` outside the log or in a
         gap (over ``max_gap_s``, default the telemetry's) of any track it needs."""
         return self.poses_at([t_utc_s], max_gap_s=max_gap_s).pose(0)
+
+
+@dataclass(frozen=True)
+class BuiltTracks:
+    """What a log builder derives (DataFlash: ``dataflash_telemetry.build_from_dataflash``;
+    MAVLink: ``mavlink_build.build``): the tracks, camera events and vehicle strings of a
+    ``Telemetry``, and the counts of what it dropped."""
+
+    position: PositionTrack
+    attitude: AttitudeTrack
+    gimbal: GimbalTrack | None
+    camera_events: tuple[CameraEvent, ...]
+    vehicle: str
+    firmware: str
+    time_source: str
+    no_fix_positions: int
+    invalid_samples: int
+    untimed_records: int = 0
+
+    def telemetry(self, source: str, log_format: str, messages: Mapping[str, int],
+                  stats: ReadStats, max_gap_s: float) -> Telemetry:
+        """The ``Telemetry`` of these tracks; ``stats`` (what the reader skipped) gains
+        the builder's counts of dropped positions, samples and records."""
+        stats = replace(stats, no_fix_positions=self.no_fix_positions,
+                        invalid_samples=self.invalid_samples, untimed_records=self.untimed_records)
+        return Telemetry(source, log_format, self.position, self.attitude, self.gimbal,
+                         self.camera_events, self.vehicle, self.firmware, messages, stats,
+                         self.time_source, max_gap_s)
