@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
-from types import TracebackType
 from typing import IO, Any
 
 import numpy as np
@@ -43,6 +41,7 @@ from dronepipe.flightlogs.dataflash_format import (
     MessageFormat,
     scale_like_pymavlink,
 )
+from dronepipe.flightlogs.log_writer import LogWriter
 
 ARDUPILOT_FORMATS: dict[str, tuple[str, str]] = {
     "GPS": ("QBBIHBcLLeffffB", "TimeUS,I,Status,GMS,GWk,NSats,HDop,Lat,Lng,Alt,Spd,GCrs,VZ,Yaw,U"),
@@ -90,31 +89,16 @@ def _text_value(raw: Any, char: str) -> str:
     return repr(float(raw)) if ft.kind == "float" else str(int(raw))
 
 
-class DataFlashWriter:
+class DataFlashWriter(LogWriter):
     """Writes a DataFlash log to a path or binary file object; ``text=True`` writes the
     text form (``NAME, v1, v2, ...`` lines) instead of binary records."""
 
     def __init__(self, target: str | os.PathLike[str] | IO[bytes], *, text: bool = False) -> None:
-        self._own = isinstance(target, (str, os.PathLike))
-        self._fh: IO[bytes] = Path(target).open("wb") if isinstance(target, (str, os.PathLike)) \
-            else target
+        super().__init__(target)
         self._text = text
         self._formats: dict[str, MessageFormat] = {}
         self._next_type = 1
         self._write_fmt(BUILTIN_FMT)
-
-    def __enter__(self) -> DataFlashWriter:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Flush, and close the file if the writer opened it."""
-        self._fh.flush()
-        if self._own:
-            self._fh.close()
 
     def define(self, name: str, fmt: str, columns: str, *, type_id: int | None = None,
                units: str | None = None, multipliers: str | None = None) -> MessageFormat:

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import os
 import struct
-from pathlib import Path
-from types import TracebackType
 from typing import IO, Any
 
+from dronepipe.flightlogs.log_writer import LogWriter
 from dronepipe.flightlogs.mavlink_dialect import new_parser
 
 
-class TlogWriter:
+class TlogWriter(LogWriter):
     """Writes stamped MAVLink frames to a path or binary file object.
 
     Frames are MAVLink 2 unless ``mavlink1`` is set (messages with ids above 255 cannot
@@ -31,25 +30,10 @@ class TlogWriter:
 
     def __init__(self, target: str | os.PathLike[str] | IO[bytes], *, mavlink1: bool = False,
                  src_system: int = 1, src_component: int = 1) -> None:
-        self._own = isinstance(target, (str, os.PathLike))
-        self._fh: IO[bytes] = Path(target).open("wb") if isinstance(target, (str, os.PathLike)) \
-            else target
+        super().__init__(target)
         self.mavlink1 = mavlink1
         self.mav: Any = new_parser(src_system, src_component)
         """pymavlink's encoder (``mav.<message>_encode(...)`` makes messages)."""
-
-    def __enter__(self) -> TlogWriter:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Flush, and close the file if the writer opened it."""
-        self._fh.flush()
-        if self._own:
-            self._fh.close()
 
     def frame(self, msg: Any, *, src_system: int | None = None,
               src_component: int | None = None) -> bytes:
