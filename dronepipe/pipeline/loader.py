@@ -7,13 +7,16 @@ uint8 RGB. Thermal video frames hold display levels: they come back as relative
 values (``relative_image``) on their video's span (``video_spans``, else
 ``DecodeOptions.relative_span_c``) and are never radiometric (``gives_temperatures``).
 Video frames decoded ahead (``pipeline.video_cache``) are read from their files.
+With a ``FrameCache`` (``cache``), every frame is decoded once while it stays in the
+cache, whichever stage asks, and comes back read-only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -21,7 +24,15 @@ import numpy as np
 from dronepipe.errors import DronepipeError
 from dronepipe.frames.refs import FrameRef
 from dronepipe.frames.video import read_video_frames
-from dronepipe.thermal import DecodeOptions, TemperatureImage, decode_thermal, relative_image
+from dronepipe.pipeline.framecache import FrameCache, read_only
+from dronepipe.thermal import (
+    DecodeOptions,
+    TemperatureImage,
+    decode_thermal,
+    relative_image,
+)
+
+T = TypeVar("T")
 
 
 def frame_id(frame: FrameRef) -> str:
@@ -40,25 +51,44 @@ class FrameLoader:
     """``loader(frame_id) -> pixels``: float32 degrees C (thermal) or uint8 RGB (rgb).
 
     ``video_spans``: degrees C of grey 0 and 255 per grey thermal video (by its path as
-    text); ``extracted``: frame id -> file of a video frame decoded ahead.
+    text); ``extracted``: frame id -> file of a video frame decoded ahead; ``cache``:
+    decoded frames shared by the stages (None: decode on every call).
     """
 
     frames: Mapping[str, FrameRef] = field(compare=False)
     decode: DecodeOptions = DecodeOptions()
     video_spans: Mapping[str, tuple[float, float]] = field(default_factory=dict, compare=False)
     extracted: Mapping[str, Path] = field(default_factory=dict, compare=False)
+    cache: FrameCache | None = field(default=None, compare=False)
 
     def __call__(self, fid: str) -> np.ndarray:
         frame = self.frames[fid]
         if frame.kind == "thermal":
             return np.asarray(self.temperature(fid).celsius, dtype=np.float32)
         if frame.is_video:
-            return self._video_frame(fid)
-        return _rgb(frame)
+            return self._cached(fid, "pixels", lambda: self._video_frame(fid))
+        return self._cached(fid, "pixels", lambda: _rgb(frame))
 
     def temperature(self, fid: str) -> TemperatureImage:
         """The decoded thermal frame with its radiometric parameters (relative values,
         ``radiometric`` False, for a video frame)."""
+        return self._cached(fid, "temperature", lambda: self._temperature(fid))
+
+    def _cached(self, fid: str, what: str, load: Callable[[], T]) -> T:
+        """``load()``, or its value from the cache (arrays read-only)."""
+        if self.cache is None:
+            return load()
+        return self.cache.get(self._key(fid, what), lambda: _frozen(load()), _nbytes)
+
+    def _key(self, fid: str, what: str) -> Hashable:
+        """What a decoded frame depends on: file (and its identity), index, options."""
+        frame = self.frames[fid]
+        st = frame.path.stat()
+        done = self.extracted.get(fid)
+        return (what, str(frame.path), st.st_mtime_ns, st.st_size, frame.frame_index,
+                self.decode, self.video_spans.get(str(frame.path)), str(done))
+
+    def _temperature(self, fid: str) -> TemperatureImage:
         frame = self.frames[fid]
         if frame.is_video:
             span = self.video_spans.get(str(frame.path))
@@ -74,6 +104,21 @@ class FrameLoader:
         if pixels is None:
             pixels = _from_video(frame)
         return cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB) if pixels.ndim == 3 else pixels
+
+
+def _frozen(value: T) -> T:
+    """A decoded frame made read-only (its pixels are shared through the cache)."""
+    if isinstance(value, np.ndarray):
+        read_only(value)
+    elif isinstance(value, TemperatureImage):
+        read_only(value.celsius)
+    return value
+
+
+def _nbytes(value: object) -> int:
+    if isinstance(value, TemperatureImage):
+        return int(value.celsius.nbytes) + 1024
+    return int(getattr(value, "nbytes", 1024))
 
 
 def _rgb(frame: FrameRef) -> np.ndarray:

@@ -26,6 +26,7 @@ from dronepipe.flightlogs.timesync import pose_frames
 from dronepipe.frames.discover import Discovery, discover_frames
 from dronepipe.frames.refs import FrameRef, Posed, Rejected
 from dronepipe.pipeline.config import ProcessConfig
+from dronepipe.pipeline.framecache import FrameCache
 from dronepipe.pipeline.hotspots import track_hotspots
 from dronepipe.pipeline.inputs import FlightInputs, find_inputs
 from dronepipe.pipeline.loader import FrameLoader, frame_id
@@ -78,6 +79,7 @@ class _Run:
     videos: VideoFrames | None = None
     set_aside: dict[str, int] = field(default_factory=dict)
     extracted: dict[str, Path] = field(default_factory=dict)
+    decoded: FrameCache = field(default_factory=FrameCache)  # frames shared by the stages
 
 
 def process(config: ProcessConfig, progress: Progress | None = None) -> ProcessResult:
@@ -211,7 +213,8 @@ def _placement(run: _Run) -> None:
 
 def _loader(run: _Run) -> FrameLoader:
     spans = run.videos.spans if run.videos else {}
-    return FrameLoader({frame_id(f): f for f in run.frames}, run.config.decode, spans, run.extracted)
+    return FrameLoader({frame_id(f): f for f in run.frames}, run.config.decode, spans, run.extracted,
+                       run.decoded)
 
 
 def _registration(run: _Run) -> None:

@@ -1,0 +1,128 @@
+"""A bounded cache of decoded frames, so that the stages of a run share one decode.
+
+Decoding is much of what a frame costs (a 640x512 LZMA TIFF about 10 ms, a 2000x1500
+JPEG about 25 ms, a DJI R-JPEG 250-500 ms), and a batch run loads each frame several
+times: registration once, the mosaic once per block of tiles the frame touches, hotspot
+detection once. ``FrameCache`` keeps decoded frames:
+
+- bounded in bytes (``max_bytes``); the least recently used frames are dropped first,
+  so memory does not grow with the flight (a flight larger than the cache gets the
+  reuse between neighbouring mosaic blocks, not between stages);
+- thread-safe: dask threads share it, and a frame one thread is decoding is waited for
+  by the others rather than decoded again;
+- one per run in the driving process (``FrameCache()``, dropped with the run); pickled
+  to a dask worker process or a cluster worker it becomes that process's own
+  (``worker_cache``), created on first use and bounded the same, since pixels never
+  travel between processes.
+
+Values must not be changed by callers: arrays are handed out read-only.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+DEFAULT_MAX_MB = 256
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    """Counts since the cache was made: ``hits``, ``misses`` (decodes), ``waits`` (hits
+    on a frame another thread was decoding), ``dropped`` frames, and ``bytes`` held now."""
+
+    hits: int
+    misses: int
+    waits: int
+    dropped: int
+    bytes: int
+
+
+class FrameCache:
+    """Decoded frames by key, at most ``max_bytes`` held (see the module)."""
+
+    def __init__(self, max_bytes: int = DEFAULT_MAX_MB * 2**20) -> None:
+        self.max_bytes = int(max_bytes)
+        self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._loading: dict[Hashable, threading.Event] = {}
+        self._lock = threading.Lock()
+        self._bytes = 0
+        self._counts = {"hits": 0, "misses": 0, "waits": 0, "dropped": 0}
+
+    def __reduce__(self) -> tuple[Callable[[int], FrameCache], tuple[int]]:
+        return worker_cache, (self.max_bytes,)
+
+    def get(self, key: Hashable, load: Callable[[], T], nbytes: Callable[[T], int]) -> T:
+        """The value under ``key``, from ``load()`` on a miss (``nbytes(value)``: its
+        size in bytes; a value larger than the whole cache is returned, not kept)."""
+        while True:
+            with self._lock:
+                if key in self._items:
+                    self._items.move_to_end(key)
+                    self._counts["hits"] += 1
+                    return self._items[key][0]  # type: ignore[no-any-return]
+                pending = self._loading.get(key)
+                if pending is None:
+                    self._loading[key] = threading.Event()
+                    self._counts["misses"] += 1
+                    break
+                self._counts["waits"] += 1
+            pending.wait()
+        try:
+            value = load()
+            self._put(key, value, nbytes(value))
+            return value
+        finally:
+            with self._lock:
+                self._loading.pop(key).set()
+
+    def _put(self, key: Hashable, value: Any, size: int) -> None:
+        with self._lock:
+            if size > self.max_bytes:
+                return
+            self._items[key] = (value, size)
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._bytes -= dropped
+                self._counts["dropped"] += 1
+
+    def clear(self) -> None:
+        """Drop every frame (counts stay)."""
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+    @property
+    def stats(self) -> CacheStats:
+        with self._lock:
+            return CacheStats(bytes=self._bytes, **self._counts)
+
+
+def read_only(arr: np.ndarray) -> np.ndarray:
+    """``arr`` flagged read-only (a cached value is shared by every caller)."""
+    arr.flags.writeable = False
+    return arr
+
+
+_worker: FrameCache | None = None
+_worker_lock = threading.Lock()
+
+
+def worker_cache(max_bytes: int) -> FrameCache:
+    """This process's own cache (a dask worker process's): made on first use, with the
+    largest ``max_bytes`` asked for so far."""
+    global _worker
+    with _worker_lock:
+        if _worker is None:
+            _worker = FrameCache(max_bytes)
+        _worker.max_bytes = max(_worker.max_bytes, int(max_bytes))
+        return _worker

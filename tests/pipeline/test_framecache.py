@@ -1,0 +1,115 @@
+"""The decoded-frame cache: bounded in bytes, one decode per frame across threads,
+read-only values, its own per worker process; the loader through it gives the same
+pixels as without it."""
+
+from __future__ import annotations
+
+import pickle
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from dronepipe.frames.discover import discover_frames
+from dronepipe.pipeline.framecache import FrameCache, worker_cache
+from dronepipe.pipeline.loader import FrameLoader, frame_id
+
+DEMO = Path(__file__).resolve().parents[2] / "sample_data" / "demo"
+
+
+def _array(mb: float) -> np.ndarray:
+    return np.zeros(int(mb * 2**20), np.uint8)
+
+
+def test_holds_at_most_max_bytes_dropping_the_least_recently_used() -> None:
+    cache = FrameCache(max_bytes=3 * 2**20)
+    for key in "abc":
+        cache.get(key, lambda: _array(1), lambda a: a.nbytes)
+    cache.get("a", lambda: _array(1), lambda a: a.nbytes)  # a is now the most recent
+    cache.get("d", lambda: _array(1), lambda a: a.nbytes)  # drops b
+    s = cache.stats
+    assert (s.hits, s.misses, s.dropped, s.bytes) == (1, 4, 1, 3 * 2**20)
+    calls: list[str] = []
+    cache.get("b", lambda: calls.append("b") or _array(1), lambda a: a.nbytes)
+    cache.get("a", lambda: calls.append("a") or _array(1), lambda a: a.nbytes)
+    assert calls == ["b"]
+
+
+def test_a_value_larger_than_the_cache_is_returned_not_kept() -> None:
+    cache = FrameCache(max_bytes=2**20)
+    big = cache.get("big", lambda: _array(2), lambda a: a.nbytes)
+    assert big.nbytes == 2 * 2**20 and cache.stats.bytes == 0
+
+
+def test_threads_asking_for_the_same_frame_decode_it_once() -> None:
+    cache = FrameCache()
+    decodes: list[int] = []
+
+    def slow() -> np.ndarray:
+        decodes.append(1)
+        time.sleep(0.1)
+        return _array(0.1)
+
+    got: list[np.ndarray] = []
+    threads = [threading.Thread(target=lambda: got.append(cache.get("f", slow, lambda a: a.nbytes)))
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(decodes) == 1 and len(got) == 4 and all(g is got[0] for g in got)
+    assert cache.stats.waits >= 1
+
+
+def test_a_failed_decode_is_not_kept_and_raises_for_every_caller() -> None:
+    cache = FrameCache()
+
+    def bad() -> np.ndarray:
+        raise OSError("truncated")
+
+    for _ in range(2):
+        with pytest.raises(OSError, match="truncated"):
+            cache.get("f", bad, lambda a: a.nbytes)
+    assert cache.stats.misses == 2 and cache.stats.bytes == 0
+
+
+def test_pickled_into_another_process_it_becomes_that_process_cache() -> None:
+    cache = FrameCache(max_bytes=5 * 2**20)
+    other = pickle.loads(pickle.dumps(cache))
+    assert other is worker_cache(1) and other is not cache
+    assert other.max_bytes >= 5 * 2**20
+
+
+@pytest.fixture(scope="module")
+def demo_frames() -> dict[str, object]:
+    found = discover_frames([DEMO / "thermal", DEMO / "rgb"])
+    return {frame_id(f): f for f in found.frames}
+
+
+def test_the_loader_through_the_cache_gives_the_same_pixels_read_only(demo_frames: dict) -> None:
+    plain = FrameLoader(demo_frames)
+    cached = FrameLoader(demo_frames, cache=FrameCache())
+    for fid in ("thermal/TH_0001.tiff", "rgb/RGB_0001.jpg"):
+        a, b = plain(fid), cached(fid)
+        assert np.array_equal(a, b, equal_nan=True) and a.dtype == b.dtype
+        assert cached(fid) is b and not b.flags.writeable
+    assert cached.temperature("thermal/TH_0001.tiff") is cached.temperature("thermal/TH_0001.tiff")
+    assert cached.cache is not None and cached.cache.stats.misses == 2
+
+
+def test_a_rewritten_file_is_decoded_again(demo_frames: dict, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    src = demo_frames["rgb/RGB_0001.jpg"]
+    path = tmp_path / "RGB_0001.jpg"
+    img = cv2.imread(str(src.path))
+    cv2.imwrite(str(path), img)
+    loader = FrameLoader({"rgb/x": replace(src, path=path)}, cache=FrameCache())
+    first = loader("rgb/x")
+    cv2.imwrite(str(path), 255 - img)
+    time.sleep(0.01)
+    path.touch()
+    assert not np.array_equal(loader("rgb/x"), first)
