@@ -11,35 +11,75 @@ Why per block rather than per frame: a per-frame task would have to hold its ren
 pieces until every other frame touching the same tiles is done, and with lawn-mower
 flight lines those pieces pile up along a whole line. Per block, memory is bounded by
 (workers x one block + one frame) whatever the flight; the price is that a frame
-touching several blocks is decoded once per block (the log reports the factor; about
-1.5-3 for 640 x 512 frames at native GSD and 2 x 2 blocks of 512 px tiles).
+touching several blocks is loaded once per block (the log reports the factor). Blocks
+are sized from the frames' footprints (``block_tiles_for``: a block about as tall as a
+footprint, so a frame meets two block rows rather than three or four), and run in row
+order, so that neighbouring blocks, which share most of their frames, run together; a
+loader with a cache of decoded frames (``pipeline.loader``) then decodes a frame about
+once per block row it meets.
 
-Each block's result depends only on its inputs, in a fixed order, so threads,
-processes, synchronous and a dask.distributed cluster give identical mosaics.
+Each block's result depends only on its inputs, in a fixed order, and every tile
+belongs to one block, so block sizes, threads, processes, synchronous and a
+dask.distributed cluster give identical mosaics.
+
+Tasks are ``opaque_task``s: dask neither hashes nor walks their arguments (frames, tile
+lists, features), which it would otherwise do for every task on the driver. The
+``processes`` scheduler keeps one pool of worker processes for the whole
+``dask_scheduler`` block (dask would start a pool per ``compute``), so workers import
+once and keep their caches.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
+import multiprocessing
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
 import dask
+import dask.multiprocessing
 import numpy as np
+from dask.delayed import Delayed
 
 from dronepipe.stitching import compose
 from dronepipe.stitching.compose import F32, Kind
 from dronepipe.stitching.geoframe import GeoFrame
 from dronepipe.stitching.grid import MosaicGrid, PixelWindow, TileIndex
-from dronepipe.stitching.render import Interpolation, frame_windows, prepare_image, sample
+from dronepipe.stitching.render import (
+    Interpolation,
+    frame_windows,
+    prepare_image,
+    sample,
+)
 
 log = logging.getLogger(__name__)
 Loader = Callable[[str], np.ndarray]
 BlockWork = list[tuple[GeoFrame, list[tuple[TileIndex, PixelWindow]]]]
 LOCAL_SCHEDULERS = ("threads", "processes", "synchronous", "sync", "single-threaded")
+MAX_BLOCK_TILES = 4  # 4 x 4 tiles of 512 px: 32 MB thermal, 64 MB RGB accumulators
+
+
+def opaque_task(fn: Callable[..., Any], *args: Any) -> Delayed:
+    """A dask task calling ``fn(*args)``; the arguments (which hold no dask objects) are
+    neither tokenized nor traversed by dask, only pickled where a worker needs them."""
+    return dask.delayed(functools.partial(fn, *args), pure=False, traverse=False)()
+
+
+def block_tiles_for(grid: MosaicGrid, geoframes: Sequence[GeoFrame],
+                    max_tiles: int = MAX_BLOCK_TILES) -> int:
+    """Block side in tiles for these frames: the median footprint's larger side in
+    tiles, rounded up, within 2..``max_tiles``."""
+    if not geoframes:
+        return 2
+    sides = [max(b[2] - b[0], b[3] - b[1]) for b in (g.bounds_m for g in geoframes)]
+    tiles = float(np.median(sides)) / (grid.tile * grid.gsd_m)
+    return int(min(max_tiles, max(2, math.ceil(tiles))))
 
 
 def plan_blocks(grid: MosaicGrid, geoframes: Sequence[GeoFrame],
@@ -77,20 +117,22 @@ def render_block(grid: MosaicGrid, kind: Kind, work: BlockWork, loader: Loader,
 
 
 def render_blocks(grid: MosaicGrid, kind: Kind, geoframes: Sequence[GeoFrame], loader: Loader,
-                  scheduler: Any = "threads", *, block_tiles: int = 2,
+                  scheduler: Any = "threads", *, block_tiles: int | None = None,
                   interpolation: Interpolation = "linear",
                   progress: Callable[[int, int], None] | None = None,
                   ) -> Iterator[tuple[TileIndex, F32]]:
-    """Run the block graph and yield (tile, accumulator) as blocks finish (see module)."""
+    """Run the block graph and yield (tile, accumulator) as blocks finish (see module);
+    ``block_tiles`` None: from the footprints (``block_tiles_for``)."""
+    block_tiles = block_tiles or block_tiles_for(grid, geoframes)
     plan = plan_blocks(grid, geoframes, block_tiles)
     loads = sum(len(work) for work in plan)
-    log.info("mosaic: %d frames in %d blocks, %d frame loads (%.2f per frame)", len(geoframes),
-             len(plan), loads, loads / max(1, len(geoframes)))
-    task = dask.delayed(render_block, pure=True, traverse=False)
+    log.info("mosaic: %d frames in %d blocks of %d x %d tiles, %d frame loads (%.2f per frame)",
+             len(geoframes), len(plan), block_tiles, block_tiles, loads,
+             loads / max(1, len(geoframes)))
     with dask_scheduler(scheduler) as (sched, workers):
         batch = max(2, 2 * workers)
         for start in range(0, len(plan), batch):
-            tasks = [task(grid, kind, work, loader, interpolation)
+            tasks = [opaque_task(render_block, grid, kind, work, loader, interpolation)
                      for work in plan[start:start + batch]]
             for tiles in dask.compute(*tasks, scheduler=sched):
                 yield from tiles
@@ -103,7 +145,8 @@ def dask_scheduler(scheduler: Any) -> Iterator[tuple[Any, int]]:
     """The scheduler argument for ``dask.compute`` and how many tasks run at once.
 
     A string with ``://`` connects a ``distributed.Client`` to that scheduler for the
-    duration (closed afterwards); a Client is used as it is.
+    duration (closed afterwards); a Client is used as it is; ``"processes"`` gets one
+    pool of worker processes for the duration (see module).
     """
     if isinstance(scheduler, str) and "://" in scheduler:
         from distributed import Client
@@ -113,6 +156,12 @@ def dask_scheduler(scheduler: Any) -> Iterator[tuple[Any, int]]:
             yield client, _client_threads(client)
         finally:
             client.close()
+    elif scheduler == "processes":
+        workers = os.cpu_count() or 1
+        context = multiprocessing.get_context(dask.config.get("multiprocessing.context", "spawn"))
+        with ProcessPoolExecutor(workers, mp_context=context,
+                                 initializer=dask.multiprocessing.initialize_worker_process) as pool:
+            yield functools.partial(dask.multiprocessing.get, pool=pool), workers
     elif isinstance(scheduler, str):
         if scheduler not in LOCAL_SCHEDULERS:
             raise ValueError(f"scheduler must be one of {LOCAL_SCHEDULERS} or a "

@@ -143,12 +143,13 @@ class Mosaic:
         return changed
 
     def feed_many(self, geoframes: Sequence[GeoFrame], loader: Loader,
-                  scheduler: Any = "threads", *, block_tiles: int = 2,
+                  scheduler: Any = "threads", *, block_tiles: int | None = None,
                   progress: Callable[[int, int], None] | None = None) -> None:
         """Draw many frames as a dask graph (see ``dronepipe.stitching.batch``): frames are
         loaded lazily by ``loader(frame_id)`` on the workers; ``scheduler`` is "threads",
         "processes", "synchronous", a ``tcp://`` address of a dask.distributed scheduler,
-        or a ``distributed.Client``. The result equals feeding the frames in order."""
+        or a ``distributed.Client``; ``block_tiles``: tiles per block side (None: from the
+        footprints). The result equals feeding the frames in order."""
         from dronepipe.stitching.batch import render_blocks
 
         for gf in geoframes:

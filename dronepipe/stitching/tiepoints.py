@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dronepipe.errors import DronepipeError
-from dronepipe.stitching.batch import dask_scheduler
+from dronepipe.stitching.batch import dask_scheduler, opaque_task
 from dronepipe.stitching.correction import Correction2D
 from dronepipe.stitching.features import FeatureConfig, FrameFeatures, extract_features
 from dronepipe.stitching.geoframe import GeoFrame
@@ -92,15 +92,14 @@ def collect_ties(geoframes: Sequence[GeoFrame], pairs: Sequence[Pair], load: Loa
     results: list[PairResult] = []
     counts: dict[str, int] = {}
     t_ext = t_match = 0.0
-    extract = dask.delayed(safe_extract, pure=False, traverse=False)
-    do_pair = dask.delayed(_pair_or_refusal, pure=False, traverse=False)
     pos = 0
     with dask_scheduler(scheduler) as (sched, _):
         for start in range(0, len(geoframes), wave_frames):
             end = min(start + wave_frames, len(geoframes))
             todo = [f for f in range(start, end) if f in last]
             t0 = time.perf_counter()
-            got = dask.compute(*[extract(geoframes[f], load, features) for f in todo], scheduler=sched)
+            got = dask.compute(*[opaque_task(safe_extract, geoframes[f], load, features)
+                                 for f in todo], scheduler=sched)
             t_ext += time.perf_counter() - t0
             for f, g in zip(todo, got, strict=True):
                 if isinstance(g, str):
@@ -114,9 +113,10 @@ def collect_ties(geoframes: Sequence[GeoFrame], pairs: Sequence[Pair], load: Loa
                 batch.append(order[pos])
                 pos += 1
             t0 = time.perf_counter()
-            tasks = [do_pair(pairs[k], held.get(pairs[k].i), held.get(pairs[k].j),
-                             geoframes[pairs[k].i].correction, geoframes[pairs[k].j].correction,
-                             gates[k], match) for k in batch]
+            tasks = [opaque_task(_pair_or_refusal, pairs[k], held.get(pairs[k].i),
+                                 held.get(pairs[k].j), geoframes[pairs[k].i].correction,
+                                 geoframes[pairs[k].j].correction, gates[k], match)
+                     for k in batch]
             results.extend(dask.compute(*tasks, scheduler=sched))
             t_match += time.perf_counter() - t0
             for f in [f for f in held if last[f] < end]:

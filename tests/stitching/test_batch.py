@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from dronepipe.stitching.batch import dask_scheduler, plan_blocks
+from dronepipe.stitching.batch import block_tiles_for, dask_scheduler, plan_blocks
 from dronepipe.stitching.grid import PixelWindow, grid_for
 from dronepipe.stitching.mosaic import Mosaic
 from tests.stitching.synthetic import DictLoader, origin_en, render, rgb, waves
@@ -112,7 +112,7 @@ class CountingLoader:
 def test_frames_load_lazily_once_per_block(flight: tuple) -> None:
     gfs, thermal, _ = flight
     grid = grid_for(gfs, tile=64)
-    plan = plan_blocks(grid, gfs, block_tiles=2)
+    plan = plan_blocks(grid, gfs, block_tiles_for(grid, gfs))
     loads = sum(len(work) for work in plan)
     counter = CountingLoader(thermal)
     with Mosaic(grid, "thermal") as m:
@@ -122,6 +122,44 @@ def test_frames_load_lazily_once_per_block(flight: tuple) -> None:
     for work in plan:  # each block lists its frames in input order, each once
         ids = [gf.frame_id for gf, _ in work]
         assert ids == sorted(ids) and len(set(ids)) == len(ids)
+
+
+@pytest.mark.parametrize("kind", ["thermal", "rgb"])
+def test_block_size_does_not_change_the_mosaic(flight: tuple, kind: str) -> None:
+    from dataclasses import replace
+
+    gfs, thermal, colour = flight
+    frames = [replace(gf, kind=kind) for gf in gfs]
+    grid = grid_for(frames, tile=64)
+    got = []
+    for tiles in (1, 2, 3, 5):
+        with Mosaic(grid, kind, cache_tiles=4) as m:
+            m.feed_many(frames, thermal if kind == "thermal" else colour, "threads",
+                        block_tiles=tiles)
+            got.append(whole(m))
+    assert all(np.array_equal(g, got[0], equal_nan=True) for g in got[1:])
+
+
+def test_blocks_are_sized_from_the_footprints(flight: tuple) -> None:
+    gfs = flight[0]
+    side_m = np.median([max(g.bounds_m[2] - g.bounds_m[0], g.bounds_m[3] - g.bounds_m[1])
+                        for g in gfs])
+    for tile in (16, 32, 64, 512):
+        grid = grid_for(gfs, tile=tile)
+        want = min(4, max(2, int(np.ceil(side_m / (tile * grid.gsd_m)))))
+        assert block_tiles_for(grid, gfs) == want
+    assert block_tiles_for(grid_for(gfs, tile=64), []) == 2
+
+
+def test_the_processes_pool_lives_for_the_whole_block(flight: tuple) -> None:
+    import dask
+
+    pids = []
+    with dask_scheduler("processes") as (sched, workers):
+        for _ in range(3):
+            pids.extend(dask.compute(*[dask.delayed(os.getpid, pure=False)()
+                                       for _ in range(2 * workers)], scheduler=sched))
+    assert os.getpid() not in pids and len(set(pids)) <= workers
 
 
 def test_unknown_scheduler_is_refused() -> None:
