@@ -25,7 +25,7 @@ def _array(mb: float) -> np.ndarray:
 
 
 def test_holds_at_most_max_bytes_dropping_the_least_recently_used() -> None:
-    cache = FrameCache(max_bytes=3 * 2**20)
+    cache = FrameCache(max_bytes=3 * 2**20, min_frames=3)
     for key in "abc":
         cache.get(key, lambda: _array(1), lambda a: a.nbytes)
     cache.get("a", lambda: _array(1), lambda a: a.nbytes)  # a is now the most recent
@@ -38,10 +38,12 @@ def test_holds_at_most_max_bytes_dropping_the_least_recently_used() -> None:
     assert calls == ["b"]
 
 
-def test_a_value_larger_than_the_cache_is_returned_not_kept() -> None:
-    cache = FrameCache(max_bytes=2**20)
-    big = cache.get("big", lambda: _array(2), lambda a: a.nbytes)
-    assert big.nbytes == 2 * 2**20 and cache.stats.bytes == 0
+def test_a_frame_over_the_share_of_one_in_min_frames_is_returned_not_kept() -> None:
+    cache = FrameCache(max_bytes=64 * 2**20, min_frames=64)
+    big = cache.get("big", lambda: _array(1.5), lambda a: a.nbytes)
+    assert big.nbytes == int(1.5 * 2**20) and cache.stats.bytes == 0
+    cache.get("small", lambda: _array(1), lambda a: a.nbytes)
+    assert cache.stats.bytes == 2**20
 
 
 def test_threads_asking_for_the_same_frame_decode_it_once() -> None:
