@@ -1,0 +1,432 @@
+"""``dronepipe process`` against its floor and against OpenStitching, side by side.
+
+For each flight (the shipped ``sample_data/demo``: 36 thermal 640x512 + 36 RGB 640x480
+frames, and a simulated 300-frame flight, thermal 640x512 + RGB 2000x1500, generated
+once into ``--cache`` when missing) and each repetition, in one run:
+
+- ``process``: the whole after-flight job (``dronepipe.pipeline.process`` with the
+  config the CLI builds for ``dronepipe process FLIGHT -o OUT --scheduler S``), with the
+  per-stage seconds from its ``process.json``;
+- ``floor``: only decoding every input frame (thermal through
+  ``dronepipe.thermal.decode_thermal``, RGB with ``cv2.imread``, on a pool of as many
+  threads as the pipeline's dask) and writing every output: two COGs of the same grids,
+  tiles and coverage as the job's (``write_cog``), the hotspot products of the same
+  hotspots and ``process.json`` - no georeferencing, registration or mosaicking;
+- ``openstitching``: the RGB frames through OpenStitching (``stitching`` on PyPI) with
+  its default settings, in its own venv (it needs non-headless ``opencv-python``),
+  created under ``--cache`` when missing; killed after ``--stitching-timeout`` seconds
+  or beyond ``--stitching-mem-gb`` of address space, which the table then says;
+- optionally ``process`` again with ``--scheduler processes`` and with the ``tcp://``
+  address of a ``distributed.LocalCluster`` started here (2 single-threaded workers);
+- optionally ``process`` of another checkout (``--baseline``), for before and after.
+
+Every measurement is its own process. Seconds are wall time from the child's start
+(imports included) to its last write; ``frames/s`` counts every input frame (thermal +
+RGB; OpenStitching gets the RGB ones only). ``peak MB`` is the largest single process
+(``ru_maxrss`` from ``wait4``, which includes reaped grandchildren); ``cpu s`` its user +
+system seconds (less sensitive to other load than wall time, but blind to a cluster's
+workers); ``tree MB`` is the
+sum of RSS over the job's processes (and the cluster's workers), sampled every 0.2 s.
+``x floor`` is seconds over the floor's seconds of the same flight and repetition (the
+target: ``process`` within 3x). The machine is shared, so run with ``--repeat`` >= 2 and
+read the rows of one repetition against each other.
+
+    python bench/process.py                              # demo + 300 frames, twice
+    python bench/process.py --flights demo --repeat 3 --no-stitching
+    python bench/process.py --schedulers threads processes cluster
+    git archive COMMIT | tar -x -C /tmp/base && python bench/process.py --baseline /tmp/base
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+T_START = time.perf_counter()
+STITCH_SCRIPT = """
+import json, os, resource, sys, time, warnings
+t0 = time.perf_counter()
+limit = int(os.environ.get("BENCH_MEM_BYTES", "0"))
+if limit:
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+import cv2
+from stitching import Stitcher
+files, out = sys.argv[1:-1], sys.argv[-1]
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    stitcher = Stitcher()
+    pano = stitcher.stitch(files)
+    cv2.imwrite(out, pano)
+print(json.dumps({"seconds": time.perf_counter() - t0, "used": len(stitcher.images.names),
+                  "given": len(files), "shape": list(pano.shape),
+                  "warnings": sorted({str(w.message)[:80] for w in caught})}))
+"""
+
+
+# -- measuring a child process -------------------------------------------------------------
+@dataclass(frozen=True)
+class Measured:
+    """One child process: its JSON report (``None`` if it failed), exit ``status``,
+    wall ``seconds`` seen from here, ``cpu_s`` (user + system, its own and its reaped
+    children's), ``peak_mb`` of its largest process (``ru_maxrss``), ``tree_mb``
+    (sampled sum over its processes and ``extra_pids``), and the end of its stderr
+    where it failed (``error``)."""
+
+    report: dict[str, Any] | None
+    status: str
+    seconds: float
+    cpu_s: float
+    peak_mb: float
+    tree_mb: float
+    error: str = ""
+
+
+def _children_of() -> dict[int, list[int]]:
+    """Parent pid -> child pids, from /proc."""
+    kids: dict[int, list[int]] = {}
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            text = Path(stat).read_text()
+        except OSError:
+            continue
+        ppid = int(text.rsplit(")", 1)[1].split()[1])
+        kids.setdefault(ppid, []).append(int(stat.split("/")[2]))
+    return kids
+
+
+def _tree_rss_mb(roots: Sequence[int]) -> float:
+    """Sum of VmRSS (MB) over ``roots`` and all their descendants."""
+    kids, todo, seen, total = _children_of(), list(roots), set(), 0.0
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        todo.extend(kids.get(pid, []))
+        try:
+            pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        total += pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    return total
+
+
+def measure(cmd: Sequence[str], *, timeout_s: float | None = None,
+            extra_pids: Sequence[int] = (), env: dict[str, str] | None = None) -> Measured:
+    """Run ``cmd`` (its last stdout line is a JSON report) and measure it (see ``Measured``);
+    ``env``: variables to add to the child's environment."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, start_new_session=True,
+                                env=None if env is None else os.environ | env)
+        peak_tree, stop = [0.0], threading.Event()
+        sampler = threading.Thread(target=_sample, args=([proc.pid, *extra_pids], peak_tree, stop))
+        sampler.start()
+        timer = threading.Timer(timeout_s, _kill_group, (proc.pid,)) if timeout_s else None
+        if timer is not None:
+            timer.start()
+        _, wstatus, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(wstatus)
+        stop.set()
+        sampler.join()
+        timed_out = timer is not None and timer.finished.is_set()
+        if timer is not None:
+            timer.cancel()
+        out.seek(0)
+        err.seek(0)
+        report, status, error = _outcome(out.read(), err.read(), proc.returncode, timed_out)
+    return Measured(report, status, seconds, usage.ru_utime + usage.ru_stime,
+                    usage.ru_maxrss / 1024, peak_tree[0], error)
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _sample(roots: list[int], peak: list[float], stop: threading.Event) -> None:
+    while not stop.wait(0.2):
+        peak[0] = max(peak[0], _tree_rss_mb(roots))
+
+
+def _outcome(stdout: str, stderr: str, code: int,
+             timed_out: bool) -> tuple[dict[str, Any] | None, str, str]:
+    tail = " | ".join(line.strip() for line in stderr.strip().splitlines()[-3:])[-300:]
+    if timed_out:
+        return None, "timed out", tail
+    if code != 0:
+        return None, f"failed (exit {code})", tail
+    try:
+        return json.loads(stdout.strip().splitlines()[-1]), "ok", ""
+    except (IndexError, json.JSONDecodeError):
+        return None, "no report", tail
+
+
+# -- the children ----------------------------------------------------------------------------
+def child_pipeline(flight: Path, out: Path, scheduler: str) -> dict[str, Any]:
+    """The job as ``dronepipe process FLIGHT -o OUT --scheduler S`` runs it; afterwards
+    (not timed) the hotspots and mosaic records for the floor, pickled into OUT."""
+    from dronepipe.pipeline import ProcessConfig, process
+
+    result = process(ProcessConfig(flight, out, scheduler=scheduler))
+    seconds = time.perf_counter() - T_START
+    with open(out / "bench.pkl", "wb") as f:
+        pickle.dump({"hotspots": result.hotspots, "mosaics": result.mosaics}, f)
+    stages = json.loads((out / "process.json").read_text())["timings_s"]
+    return {"seconds": seconds, "frames": result.n_frames, "placed": result.n_placed,
+            "hotspots": len(result.hotspots), "stages": stages}
+
+
+def child_floor(flight: Path, ref: Path, out: Path) -> dict[str, Any]:
+    """Decode every frame of ``flight`` and write every output of the run in ``ref``
+    again into ``out`` (see the module); the reading of ``ref`` is not timed."""
+    import process_floor as fp  # bench/process_floor.py, beside this script
+
+    t_setup = time.perf_counter()
+    plan = fp.FloorPlan.from_run(flight, ref)
+    setup_s = time.perf_counter() - t_setup
+    frames = fp.decode_all(plan)
+    t_write = time.perf_counter()
+    fp.write_all(plan, frames, out)
+    end = time.perf_counter()
+    return {"seconds": end - T_START - setup_s, "frames": plan.n_frames,
+            "write_s": end - t_write, "setup_s": setup_s}
+
+
+# -- flights ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Flight:
+    """A flight to measure: ``name`` and folder."""
+
+    name: str
+    path: Path
+
+    def rgb_frames(self) -> list[str]:
+        return sorted(str(p) for p in (self.path / "rgb").glob("*.jpg"))
+
+
+def sim_flight(cache: Path, frames: int, seed: int = 1) -> Flight:
+    """The simulated flight in ``cache`` (made once: default cameras, no video)."""
+    from dronepipe.sim import SimConfig, simulate
+
+    path = cache / f"sim{frames}-seed{seed}"
+    if not path.is_dir():
+        print(f"simulating {frames} frame pairs into {path} (once) ...", flush=True)
+        part = path.with_name(path.name + ".part")
+        simulate(SimConfig(seed=seed, frames=frames, video_s=0.0), part)
+        os.replace(part, path)
+    return Flight(f"sim{frames}", path)
+
+
+def stitching_python(cache: Path) -> Path:
+    """The Python of the OpenStitching venv (created with ``pip install stitching``)."""
+    venv = cache / "stitching-venv"
+    py = venv / "bin" / "python"
+    if not py.exists():
+        print(f"creating {venv} with OpenStitching (once) ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", "stitching"], check=True)
+    return py
+
+
+# -- one repetition ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Row:
+    """A table row: flight, what ran, repetition, input frames, the measurement."""
+
+    flight: str
+    what: str
+    rep: int
+    frames: int
+    m: Measured
+    floor_s: float | None = None
+    stages: dict[str, float] = field(default_factory=dict)
+
+
+def run_pipeline(fl: Flight, out: Path, scheduler: str, extra_pids: Sequence[int] = (),
+                 pythonpath: Path | None = None) -> Measured:
+    _clean(out)
+    return measure([sys.executable, __file__, "--child", "pipeline", str(fl.path), str(out),
+                    scheduler], extra_pids=extra_pids,
+                   env=None if pythonpath is None else {"PYTHONPATH": str(pythonpath)})
+
+
+def run_floor(fl: Flight, ref: Path, out: Path) -> Measured:
+    _clean(out)
+    return measure([sys.executable, __file__, "--child", "floor", str(fl.path), str(ref), str(out)])
+
+
+def run_stitching(fl: Flight, py: Path, out: Path, args: argparse.Namespace) -> Measured:
+    _clean(out)
+    return measure([str(py), "-c", STITCH_SCRIPT, *fl.rgb_frames(), str(out / "pano.jpg")],
+                   timeout_s=args.stitching_timeout,
+                   env={"BENCH_MEM_BYTES": str(int(args.stitching_mem_gb * 2**30))})
+
+
+def _clean(out: Path) -> None:
+    import shutil
+
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+
+
+def repetition(fl: Flight, rep: int, args: argparse.Namespace, cluster: Any,
+               stitch_py: Path | None, skip_stitching: bool) -> list[Row]:
+    """Every measurement of one flight, once."""
+    work = args.cache / "out" / fl.name
+    n_frames = len(list((fl.path / "thermal").glob("*"))) + len(fl.rgb_frames())
+    rows = []
+    m = run_pipeline(fl, work / "process-threads", "threads")
+    rows.append(Row(fl.name, "process threads", rep, n_frames, m,
+                    stages=(m.report or {}).get("stages", {})))
+    floor = run_floor(fl, work / "process-threads", work / "floor") if m.report else None
+    floor_s = floor.report["seconds"] if floor and floor.report else None
+    if floor is not None:
+        rows.append(Row(fl.name, "floor", rep, n_frames, floor))
+    if args.baseline is not None:
+        m = run_pipeline(fl, work / "process-baseline", "threads", pythonpath=args.baseline)
+        rows.append(Row(fl.name, "process baseline", rep, n_frames, m,
+                        stages=(m.report or {}).get("stages", {})))
+    for sched in args.schedulers:
+        if sched == "threads":
+            continue
+        address, pids = cluster if sched == "cluster" else (sched, ())
+        if address is None:
+            continue
+        m = run_pipeline(fl, work / f"process-{sched}", address, pids)
+        rows.append(Row(fl.name, f"process {sched}", rep, n_frames, m,
+                        stages=(m.report or {}).get("stages", {})))
+    if stitch_py is not None and not skip_stitching:
+        m = run_stitching(fl, stitch_py, work / "openstitching", args)
+        rows.append(Row(fl.name, "openstitching (RGB)", rep, len(fl.rgb_frames()), m))
+    return [replace(r, floor_s=floor_s) for r in rows]
+
+
+# -- the table -----------------------------------------------------------------------------------
+def print_rows(rows: Sequence[Row]) -> None:
+    print(f"{'flight':<7} {'what':<20} {'run':>3} {'frames':>6} {'seconds':>8} {'frames/s':>8} "
+          f"{'cpu s':>7} {'peak MB':>7} {'tree MB':>7} {'x floor':>7}  note")
+    for r in rows:
+        secs = _seconds(r)
+        fps = f"{r.frames / secs:8.2f}" if secs else f"{'-':>8}"
+        ratio = f"{secs / r.floor_s:7.2f}" if secs and r.floor_s else f"{'-':>7}"
+        print(f"{r.flight:<7} {r.what:<20} {r.rep:>3} {r.frames:>6} "
+              f"{secs if secs else r.m.seconds:8.1f} {fps} {r.m.cpu_s:7.1f} {r.m.peak_mb:7.0f} "
+              f"{r.m.tree_mb:7.0f} "
+              f"{ratio}  {_note(r)}")
+
+
+def _seconds(r: Row) -> float | None:
+    return None if r.m.report is None else float(r.m.report["seconds"])
+
+
+def _note(r: Row) -> str:
+    rep = r.m.report
+    if rep is None:
+        return f"{r.m.status} after {r.m.seconds:.0f} s: {r.m.error}"
+    if "used" in rep:
+        note = f"used {rep['used']}/{rep['given']} frames, pano {rep['shape'][1]}x{rep['shape'][0]}"
+        return note + (f"; warned: {rep['warnings'][0][:60]}" if rep["warnings"] else "")
+    if "write_s" in rep:
+        return f"of which writing {rep['write_s']:.1f} s"
+    return f"{rep['placed']} placed, {rep['hotspots']} hotspots"
+
+
+def print_stages(rows: Sequence[Row]) -> None:
+    names = ["poses", "placement", "registration", "mosaics", "hotspots"]
+    print(f"\nstages of process (seconds, from process.json timings_s; rest = imports, "
+          f"products):\n{'flight':<7} {'what':<20} {'run':>3} "
+          + " ".join(f"{n:>12}" for n in names) + f" {'rest':>8}")
+    for r in rows:
+        if not r.stages or r.m.report is None:
+            continue
+        rest = float(r.m.report["seconds"]) - sum(r.stages.values())
+        print(f"{r.flight:<7} {r.what:<20} {r.rep:>3} "
+              + " ".join(f"{r.stages.get(n, float('nan')):12.2f}" for n in names) + f" {rest:8.2f}")
+
+
+# -- main ------------------------------------------------------------------------------------------
+def start_cluster(wanted: bool) -> tuple[Any, tuple[str | None, list[int]]]:
+    """A LocalCluster (2 single-threaded worker processes) and (its address, its pids)."""
+    if not wanted:
+        return None, (None, [])
+    from distributed import LocalCluster
+
+    before = set(_children_of().get(os.getpid(), []))
+    cluster = LocalCluster(n_workers=min(2, os.cpu_count() or 1), threads_per_worker=1,
+                           processes=True, dashboard_address=None)
+    pids = [p for p in _children_of().get(os.getpid(), []) if p not in before]
+    return cluster, (cluster.scheduler_address, pids)
+
+
+def flights(args: argparse.Namespace) -> Iterator[Flight]:
+    for name in args.flights:
+        if name == "demo":
+            yield Flight("demo", ROOT / "sample_data" / "demo")
+        else:
+            yield sim_flight(args.cache, args.sim_frames)
+
+
+def parse() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--flights", nargs="+", choices=["demo", "sim"], default=["demo", "sim"])
+    ap.add_argument("--sim-frames", type=int, default=300)
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "dronepipe-bench")
+    ap.add_argument("--schedulers", nargs="+", default=["threads"],
+                    choices=["threads", "processes", "cluster"])
+    ap.add_argument("--baseline", type=Path, default=None,
+                    help="a checkout of another commit (e.g. from git archive) whose process "
+                         "runs beside this one, on threads")
+    ap.add_argument("--no-stitching", action="store_true")
+    ap.add_argument("--stitching-timeout", type=float, default=1200.0)
+    ap.add_argument("--stitching-mem-gb", type=float, default=8.0)
+    ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    return ap.parse_args()
+
+
+def main() -> None:
+    args = parse()
+    if args.child:
+        kind, a, b, c = args.child
+        report = child_pipeline(Path(a), Path(b), c) if kind == "pipeline" \
+            else child_floor(Path(a), Path(b), Path(c))
+        print(json.dumps(report))
+        return
+    args.cache.mkdir(parents=True, exist_ok=True)
+    fls = list(flights(args))
+    stitch_py = None if args.no_stitching else stitching_python(args.cache)
+    cluster, address = start_cluster("cluster" in args.schedulers)
+    rows: list[Row] = []
+    try:
+        for rep in range(1, args.repeat + 1):
+            for fl in fls:
+                skip = any(r.flight == fl.name and r.what.startswith("openstitching")
+                           and r.m.status == "timed out" for r in rows)
+                rows.extend(repetition(fl, rep, args, address, stitch_py, skip))
+    finally:
+        if cluster is not None:
+            cluster.close()
+    print_rows(rows)
+    print_stages(rows)
+
+
+if __name__ == "__main__":
+    main()
