@@ -21,14 +21,16 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 import numpy as np
 
 from dronepipe import __version__
 from dronepipe.outputs.tiff_ifd import ASCII, BYTE, RATIONAL, Tag, tiff_bytes
-from dronepipe.thermal.records import CaptureMeta, TemperatureImage
+
+if TYPE_CHECKING:  # annotations only: dronepipe.thermal imports this module
+    from dronepipe.thermal.records import CaptureMeta, TemperatureImage
 
 
 def temperature_tiff_name(source: Path) -> str:
