@@ -10,13 +10,19 @@ the flight folder holding it): ``ortho_rgb.tif``, ``temperature.tif``,
 - ``mosaic_rmse_m``: robust RMSE of the displacement of the RGB mosaic (the thermal one
   where there is no RGB) against the true orthophoto, over windows registered on a
   lattice (``registration.py``); per mosaic also the number of windows used, the median
-  displacement and its 90th percentile;
+  displacement, its 90th percentile, the RMSE about the median (the spread: what the
+  block's shape gets wrong, whatever its position) and, where the truth records the
+  flight's realised mean GNSS error at the exposures (a simulated ``flight.json``), the
+  RMSE after removing that mean (what is left once the one error that no processing can
+  remove without ground control is taken out);
 - ``temperature_mae_c``: median absolute temperature error of the thermal mosaic on
   0.5 m cells away from hot objects and edges, after undoing the measured displacement
   (``temperature.py``);
 - hotspot recall, precision, position error (median, 90th percentile) and false
   alarms per hectare of the thermal mosaic's covered area, matched one to one within
-  ``match_radius_m`` (``hotspots.py``).
+  ``match_radius_m`` (``hotspots.py``); ``recall_target_set``: the recall of the
+  targets issue 5 sets the figure for (``target_class`` of at least ``target_min_area_m2``
+  at ``target_min_c`` and more: ember nests of 0.25 m2 at 60 C).
 
 A product or truth file that is missing gives ``None`` for its numbers.
 """
@@ -34,7 +40,12 @@ import numpy as np
 import rasterio
 
 from dronepipe.errors import DronepipeError
-from dronepipe.evaluation.hotspots import HotspotScore, match, read_points
+from dronepipe.evaluation.hotspots import (
+    HotspotScore,
+    match,
+    read_points,
+    subset_recall,
+)
 from dronepipe.evaluation.rasters import common_grid, raster_info, read_band, read_grey
 from dronepipe.evaluation.registration import Displacements, register_windows
 from dronepipe.evaluation.temperature import TemperatureError, temperature_error
@@ -50,7 +61,9 @@ class EvalConfig:
     mosaic registration (default: the coarser of mosaic and truth). ``window_px`` and
     ``step_px``: registration windows. ``temperature_cell_m``, ``hotspot_exclusion_m``,
     ``edge_k_per_m``: temperature comparison (see ``temperature.py``). ``min_area_m2``:
-    true targets smaller than this do not count for recall."""
+    true targets smaller than this do not count for recall. ``target_class``,
+    ``target_min_area_m2`` (m2), ``target_min_c`` (degrees C): the target set of
+    ``recall_target_set``."""
 
     match_radius_m: float = 5.0
     registration_cell_m: float | None = None
@@ -60,6 +73,9 @@ class EvalConfig:
     hotspot_exclusion_m: float = 3.0
     edge_k_per_m: float = 4.0
     min_area_m2: float = 0.0
+    target_class: str = "ember_nest"
+    target_min_area_m2: float = 0.25
+    target_min_c: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -123,13 +139,30 @@ def mosaic_displacement(product: Path, truth: Path, cfg: EvalConfig, thermal: bo
     return register_windows(a, b, cell, cfg.window_px, cfg.step_px)
 
 
-def _summary(d: Displacements | None) -> dict[str, Any]:
+def _summary(d: Displacements | None, gnss_mean_m: tuple[float, float] | None) -> dict[str, Any]:
     if d is None:
-        return {"rmse_m": None, "points": 0, "tried": 0, "median_shift_m": None, "p90_m": None}
+        return {"rmse_m": None, "points": 0, "tried": 0, "median_shift_m": None, "p90_m": None,
+                "rmse_about_median_m": None, "rmse_minus_gnss_mean_m": None}
     med = d.median_m()
     return {"rmse_m": _r(d.rmse_m()), "points": d.points, "tried": d.tried,
             "median_shift_m": None if med is None else [_r(med[0]), _r(med[1])],
-            "p90_m": _r(d.quantile_m(0.9))}
+            "p90_m": _r(d.quantile_m(0.9)),
+            "rmse_about_median_m": _r(d.rmse_m(med)) if med is not None else None,
+            "rmse_minus_gnss_mean_m": _r(d.rmse_m(gnss_mean_m)) if gnss_mean_m else None}
+
+
+def gnss_mean_m(truth: Path) -> tuple[float, float] | None:
+    """The flight's realised mean GNSS error (east, north metres) at the exposures, where
+    the truth records it (a simulated flight's ``flight.json``)."""
+    meta = _file(truth, "flight.json")
+    if meta is None:
+        return None
+    try:
+        enu = json.loads(meta.read_text(encoding="utf-8"))["errors_realised"][
+            "gnss_mean_at_exposures_enu_m"]
+        return float(enu[0]), float(enu[1])
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
 
 
 def _r(v: float | None, nd: int = 4) -> float | None:
@@ -177,8 +210,10 @@ def evaluate(result_dir: Path | str, truth_dir: Path | str,
                                      config.edge_k_per_m)
     score, area = _hotspots(res, hot, t_hot, frame, config, thermal, rgb)
     main = d_rgb if d_rgb is not None and d_rgb.points else d_th
+    gnss = gnss_mean_m(truth)
     details = {"mosaic_points": main.points if main is not None else 0,
-               "mosaic_rgb": _summary(d_rgb), "mosaic_thermal": _summary(d_th),
+               "mosaic_rgb": _summary(d_rgb, gnss), "mosaic_thermal": _summary(d_th, gnss),
+               "gnss_mean_m": None if gnss is None else [_r(gnss[0]), _r(gnss[1])],
                "temperature_bias_c": _r(temp.bias_c), "temperature_cells": temp.cells,
                "covered_area_ha": _r(area), "match_radius_m": config.match_radius_m}
     if score is not None:
@@ -186,6 +221,13 @@ def evaluate(result_dir: Path | str, truth_dir: Path | str,
                         "hotspots_matched": score.matched_targets,
                         "false_alarms": score.false_alarms,
                         "hotspot_recall_by_class": {k: _r(v) for k, v in score.recall_by_class.items()}})
+        hit, total = subset_recall(hot, score, config.target_class, config.target_min_area_m2,
+                                   config.target_min_c)
+        details.update({"recall_target_set": _r(hit / total) if total else None,
+                        "target_set": {"class": config.target_class,
+                                       "min_area_m2": config.target_min_area_m2,
+                                       "min_c": config.target_min_c, "true": total,
+                                       "matched": hit}})
     far = (score.false_alarms / area if score is not None and area else None)
     return Evaluation(
         _r(main.rmse_m()) if main is not None else None, _r(temp.mae_c),

@@ -6,7 +6,10 @@ lon/lat; polygons count by their centroid). They are matched one to one by dista
 match), so a hot object reported twice yields one match and one false alarm.
 
 - recall: matched targets / targets (fires, ember nests, persons that at least one
-  thermal frame saw; ``min_area_m2`` can leave out smaller ones);
+  thermal frame saw; ``min_area_m2`` can leave out smaller ones); ``subset_recall``:
+  the same for a subset of the targets (issue 5's: ember nests of at least 0.25 m2 at
+  60 C and more), matched against all true objects so that a neighbour still takes
+  its own detection;
 - precision: detections matched to any true hot object (warm vehicles included: a
   detection there is right, if not a target) / detections;
 - position error: distance of each matched target (median, 90th percentile);
@@ -16,6 +19,7 @@ match), so a hot object reported twice yields one match and one false alarm.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +46,7 @@ class Point:
     area_m2: float = 0.0
     seen: bool = True
     id: str = ""
+    max_c: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class HotspotScore:
     matched_any: int
     errors_m: F64 = field(repr=False)
     recall_by_class: dict[str, float]
+    matched_ids: frozenset[str] = frozenset()
 
     @property
     def recall(self) -> float | None:
@@ -97,7 +103,8 @@ def read_points(path: Path, frame: UtmFrame) -> list[Point]:
             e, n = frame.to_grid(lon, lat)
             out.append(Point(float(e), float(n), str(props.get("class", "")),
                              bool(props.get("target", True)), float(props.get("area_m2") or 0.0),
-                             int(props.get("seen_in_frames", 1)) > 0, str(props.get("id", ""))))
+                             int(props.get("seen_in_frames", 1)) > 0, str(props.get("id", "")),
+                             float(props.get("temperature_c", math.nan))))
         return out
     except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
         raise DronepipeError(f"{path}: not a readable GeoJSON of hotspots ({exc})") from exc
@@ -123,4 +130,19 @@ def match(truth: Sequence[Point], detections: Sequence[Point], radius_m: float,
     for i in targets:
         by_class.setdefault(truth[i].cls, []).append(i in matched_truth)
     return HotspotScore(len(targets), len(detections), len(errors), len(pairs), errors,
-                        {k: sum(v) / len(v) for k, v in sorted(by_class.items())})
+                        {k: sum(v) / len(v) for k, v in sorted(by_class.items())},
+                        frozenset(truth[i].id for i in targets if i in matched_truth))
+
+
+def in_subset(p: Point, cls: str, min_area_m2: float, min_c: float) -> bool:
+    """Whether a true object belongs to a target subset: class ``cls``, at least
+    ``min_area_m2`` (m2) and ``min_c`` (degrees C, its maximum), seen by a frame."""
+    return p.target and p.seen and p.cls == cls and p.area_m2 >= min_area_m2 and p.max_c >= min_c
+
+
+def subset_recall(truth: Sequence[Point], score: HotspotScore, cls: str, min_area_m2: float,
+                  min_c: float) -> tuple[int, int]:
+    """(matched, total) of the true targets in the subset (see ``in_subset``) after a
+    matching ``score`` of all true objects (ids must be unique)."""
+    sub = [p.id for p in truth if in_subset(p, cls, min_area_m2, min_c)]
+    return sum(i in score.matched_ids for i in sub), len(sub)

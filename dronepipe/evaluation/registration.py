@@ -38,10 +38,14 @@ class Displacements:
     def points(self) -> int:
         return int(np.count_nonzero(self.inlier))
 
-    def rmse_m(self) -> float | None:
+    def rmse_m(self, about_m: tuple[float, float] | None = None) -> float | None:
+        """RMS length (m) of the kept displacements, or of their difference from
+        ``about_m`` (east, north metres), e.g. their median or a known common offset."""
         if self.points == 0:
             return None
         d = self.shifts_m[self.inlier]
+        if about_m is not None:
+            d = d - np.asarray(about_m, dtype=np.float64)
         return float(np.sqrt(np.mean(np.sum(d * d, axis=1))))
 
     def median_m(self) -> tuple[float, float] | None:

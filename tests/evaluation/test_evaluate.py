@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,40 @@ def test_cli_json_has_the_documented_keys(truth_dir: Path, tmp_path: Path) -> No
     assert out["mosaic_rmse_m"] == pytest.approx(2.0, abs=0.03)
     text = CliRunner().invoke(cli, ["evaluate", str(res), "--truth", str(truth_dir)])
     assert text.exit_code == 0 and "mosaic RMSE" in text.output
+
+
+def test_the_flights_mean_gnss_error_is_taken_out_where_the_truth_records_it(
+        truth_dir: Path, tmp_path: Path) -> None:
+    """A mosaic displaced by exactly the flight's mean GNSS error: nothing is left once
+    that (which no processing removes without ground control) is taken out."""
+    truth = tmp_path / "truth"
+    shutil.copytree(truth_dir, truth)
+    meta = json.loads((truth / "flight.json").read_text())
+    meta["errors_realised"]["gnss_mean_at_exposures_enu_m"] = [1.2, -0.7, 0.3]
+    (truth / "flight.json").write_text(json.dumps(meta))
+    ev = evaluate(make_result(truth, tmp_path / "res", (1.2, -0.7)), truth)
+    assert ev.mosaic_rmse_m == pytest.approx(math.hypot(1.2, 0.7), abs=0.03)
+    assert ev.details["gnss_mean_m"] == [1.2, -0.7]
+    for kind in ("mosaic_rgb", "mosaic_thermal"):
+        assert ev.details[kind]["rmse_minus_gnss_mean_m"] == pytest.approx(0.0, abs=0.03)
+        assert ev.details[kind]["rmse_about_median_m"] == pytest.approx(0.0, abs=0.03)
+
+
+def test_the_issue_5_target_set_has_its_own_recall(truth_dir: Path, tmp_path: Path) -> None:
+    """Ember nests of 0.25 m2 and more at 60 C and more: a miss among them counts there,
+    a miss of another target only in the overall recall."""
+    hot = json.loads((truth_dir / "hotspots.geojson").read_text())["features"]
+    props = [f["properties"] for f in hot]
+    in_set = [p["id"] for p in props if p["class"] == "ember_nest" and p["area_m2"] >= 0.25
+              and p["temperature_c"] >= 60.0 and p["seen_in_frames"] > 0]
+    assert in_set, "the fixture needs a nest of the target set"
+    res = make_result(truth_dir, tmp_path / "all")
+    ev = evaluate(res, truth_dir)
+    assert ev.details["recall_target_set"] == 1.0
+    assert ev.details["target_set"]["true"] == len(in_set)
+    found = json.loads((res / "hotspots.geojson").read_text())
+    keep = [f for f, p in zip(found["features"], props, strict=True) if p["id"] != in_set[0]]
+    (res / "hotspots.geojson").write_text(json.dumps({**found, "features": keep}))
+    ev = evaluate(res, truth_dir)
+    assert ev.details["target_set"]["matched"] == len(in_set) - 1
+    assert ev.details["recall_target_set"] == pytest.approx((len(in_set) - 1) / len(in_set))
