@@ -13,7 +13,13 @@ Unknowns, per free frame ``k``: ``x_k = (dx, dy, dtheta, log s)`` of the correct
   scale priors (a block 3 % too small on a test block);
 - a prior per parameter: ``(x_k - mean_k) / sigma_k`` (the GNSS/attitude uncertainty).
   The priors anchor the block (the gauge): a systematic GNSS offset moves the whole
-  block, as it should; the seams are fixed by the ties.
+  block, as it should; the seams are fixed by the ties. With a ``WalkChain`` the
+  position priors are correlated in time (``priors.GnssWalk``, ``walk``): two more
+  unknowns per frame, the GNSS walk ``g_k`` (east, north), with ``(dx, dy)_k - mean_k -
+  g_k`` over the white sigma and the walk's Gauss-Markov links between frames
+  consecutive in time (still sparse); where the steps between consecutive frames show
+  more white error than assumed, it is raised to what they show and the problem solved
+  again (``walk``).
 
 The ties' sigma starts at the features' precision; where the residuals show that the
 model cannot do that well (real frames: tilt the files do not record, relief, roofs),
@@ -42,6 +48,8 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 from scipy.sparse.linalg import spsolve
+
+from dronepipe.stitching.walk import WalkChain, tied_groups
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -94,8 +102,10 @@ class Solution:
     """Solved ``params`` (F, 4: dx m, dy m, dtheta rad in (-pi, pi], log scale), the tie
     weights of the robust loss (1 = full), Gauss-Newton iterations (all rounds), whether
     it converged, the final robust cost (in squared sigmas), the factor the ties' sigma
-    was raised by (1 = the features' precision held), and the block's common ``bias``
-    (rotation rad, log scale; zero unless solved for)."""
+    was raised by (1 = the features' precision held), the block's common ``bias``
+    (rotation rad, log scale; zero unless solved for), ``extra`` the solver's other
+    unknowns (bias and walk, scaled; to restart from), and ``gnss_walk_m`` the solved
+    GNSS walk of the free frames (n_free, 2; east, north metres) where there was one."""
 
     params: F64 = field(repr=False)
     tie_weights: F64 = field(repr=False)
@@ -104,6 +114,8 @@ class Solution:
     cost: float
     tie_sigma_factor: float = 1.0
     bias: tuple[float, float] = (0.0, 0.0)
+    extra: F64 = field(default_factory=lambda: np.zeros(0), repr=False)
+    gnss_walk_m: F64 | None = field(default=None, repr=False)
 
 
 def apply(params: F64, centres: F64, points: F64) -> F64:
@@ -142,13 +154,25 @@ def robust_cost(norm: F64, loss: Loss, k: float) -> float:
 
 def solve(centres: F64, ties: Ties, prior_mean: F64, prior_sigma: F64, x0: F64,
           free: NDArray[np.bool_], config: SolverConfig = SolverConfig(),
-          bias_sigma: tuple[float, float] | None = None) -> Solution:
+          bias_sigma: tuple[float, float] | None = None,
+          walk: WalkChain | None = None) -> Solution:
     """Solve the adjustment (see module). ``centres`` (F, 2); ``prior_mean``,
     ``prior_sigma``, ``x0`` (F, 4); ``free`` (F,) which frames to solve; ``bias_sigma``:
     (rotation rad, log scale) of the block's common rotation and scale bias, None for
-    independent frame priors."""
-    prior = Prior(prior_mean, prior_sigma, free, bias_sigma)
-    sol = _solve_fixed_sigma(centres, ties, prior, x0, np.zeros(2), config)
+    independent frame priors; ``walk``: the position priors' correlation in time over
+    the free frames (``WalkChain.of``), None for independent positions."""
+    prior = Prior(prior_mean, prior_sigma, free, bias_sigma, walk)
+    sol, ties = _solve_rounds(centres, ties, prior, x0, np.zeros(prior.n_extra), config)
+    if walk is not None:
+        sol = _adapt_walk(centres, ties, prior, walk, sol, config)
+    return sol
+
+
+def _solve_rounds(centres: F64, ties: Ties, prior: Prior, x0: F64, e0: F64,
+                  config: SolverConfig) -> tuple[Solution, Ties]:
+    """Solve, raising the ties' sigma to their spread (see module); the solution and the
+    ties with their final sigma."""
+    sol = _solve_fixed_sigma(centres, ties, prior, x0, e0, config)
     factor, iterations = 1.0, sol.iterations
     for _ in range(config.scale_rounds if config.estimate_scale and len(ties) else 0):
         spread = float(np.median(_tie_norm(sol.params, centres, ties))) / RAYLEIGH_MEDIAN
@@ -156,62 +180,129 @@ def solve(centres: F64, ties: Ties, prior_mean: F64, prior_sigma: F64, x0: F64,
             break
         factor *= spread
         ties = replace(ties, sigma_m=ties.sigma_m * spread)
-        sol = _solve_fixed_sigma(centres, ties, prior, sol.params, np.array(sol.bias), config)
+        sol = _solve_fixed_sigma(centres, ties, prior, sol.params, sol.extra, config)
         iterations += sol.iterations
     if factor > 1.0:
         log.info("adjustment: tie sigma raised %.1f times to the residuals' spread", factor)
-    return replace(sol, iterations=iterations, tie_sigma_factor=factor)
+    return replace(sol, iterations=iterations, tie_sigma_factor=factor), ties
+
+
+def _adapt_walk(centres: F64, ties: Ties, prior: Prior, walk: WalkChain, sol: Solution,
+                config: SolverConfig) -> Solution:
+    """Where the steps between consecutive frames show more white error than the walk
+    assumed (``WalkChain.white_from_steps``), solve again with that white part; ``ties``
+    with the sigma the first solve found."""
+    group = tied_groups(len(sol.params), ties.a, ties.b)[prior.free]
+    d = sol.params[prior.free, :2] - prior.mean[prior.free, :2]
+    white = walk.white_from_steps(d, group)
+    if not white > 1.2 * float(np.median(walk.white_m)):
+        return sol
+    log.info("adjustment: GNSS white error raised to %.2f m from the frames' steps", white)
+    chain = walk.with_white(white)
+    new = replace(prior, walk=chain)
+    g = prior.walk_m(sol.extra)
+    e0 = np.concatenate([sol.extra[:prior.n_bias], (g / chain.walk_m[:, None]).ravel()])
+    out, _ = _solve_rounds(centres, ties, new, sol.params, e0, config)
+    return replace(out, iterations=sol.iterations + out.iterations,
+                   tie_sigma_factor=sol.tie_sigma_factor * out.tie_sigma_factor)
 
 
 @dataclass(frozen=True)
 class Prior:
     """The priors of the free frames: ``(x - mean - bias) / sigma`` per parameter, the
     bias (rotation, log scale; zero for the shifts) common to all free frames with its
-    own prior ``bias / bias_sigma`` where ``bias_sigma`` is given."""
+    own prior ``bias / bias_sigma`` where ``bias_sigma`` is given, and with a ``walk``
+    the shifts' priors split into a white part and the GNSS walk (see module).
+
+    Unknowns besides the frames' (the "extra" vector): the bias (2, where given), then
+    the walk in its sigmas (2 per free frame, where given)."""
 
     mean: F64 = field(repr=False)
     sigma: F64 = field(repr=False)
     free: NDArray[np.bool_] = field(repr=False)
     bias_sigma: tuple[float, float] | None = None
+    walk: WalkChain | None = None
 
     @property
     def n_free(self) -> int:
         return int(self.free.sum())
 
     @property
-    def n_unknowns(self) -> int:
-        return 4 * self.n_free + (2 if self.bias_sigma is not None else 0)
+    def n_bias(self) -> int:
+        return 2 if self.bias_sigma is not None else 0
 
-    def residuals(self, x: F64, bias: F64) -> F64:
-        """Prior residuals: free frames' 4 parameters (row-major), then the bias's 2."""
-        shift = np.zeros(4)
-        shift[2:] = bias
-        r = ((x[self.free] - self.mean[self.free] - shift) / self.sigma[self.free]).ravel()
-        if self.bias_sigma is None:
-            return r
-        return np.concatenate([r, bias / np.asarray(self.bias_sigma)])
+    @property
+    def n_extra(self) -> int:
+        return self.n_bias + (2 * self.n_free if self.walk is not None else 0)
+
+    @property
+    def n_unknowns(self) -> int:
+        return 4 * self.n_free + self.n_extra
+
+    def _frame_sigma(self) -> F64:
+        """Each free frame's sigmas in its own prior rows (the white part for the shifts
+        where there is a walk)."""
+        sig = self.sigma[self.free].copy()
+        if self.walk is not None:
+            sig[:, :2] = self.walk.white_m[:, None]
+        return sig
+
+    def residuals(self, x: F64, extra: F64) -> F64:
+        """Prior residuals: free frames' 4 parameters (row-major), the bias's 2, the walk's links."""
+        d = x[self.free] - self.mean[self.free]
+        parts = []
+        if self.bias_sigma is not None:
+            d[:, 2:] -= extra[:2]
+        if self.walk is not None:
+            h = extra[self.n_bias:].reshape(-1, 2)
+            d[:, :2] -= h * self.walk.walk_m[:, None]
+            parts.append(self.walk.residuals(h))
+        r = [(d / self._frame_sigma()).ravel()]
+        if self.bias_sigma is not None:
+            r.append(extra[:2] / np.asarray(self.bias_sigma))
+        return np.concatenate(r + parts)
 
     def jacobian(self) -> sp.csr_matrix:
-        """d(prior residuals)/dz, z = x / sigma (frames) and bias / bias_sigma."""
-        n = 4 * self.n_free
-        if self.bias_sigma is None:
-            return sp.identity(n, format="csr")
-        sig = self.sigma[self.free]
-        k = np.arange(self.n_free)
-        rows = np.concatenate([np.arange(n), 4 * k + 2, 4 * k + 3, [n, n + 1]])
-        cols = np.concatenate([np.arange(n), np.full(len(k), n), np.full(len(k), n + 1), [n, n + 1]])
-        vals = np.concatenate([np.ones(n), -self.bias_sigma[0] / sig[:, 2],
-                               -self.bias_sigma[1] / sig[:, 3], [1.0, 1.0]])
-        return sp.csr_matrix((vals, (rows, cols)), shape=(n + 2, n + 2))
+        """d(prior residuals)/dz, z = x / sigma (frames), bias / bias_sigma, the walk in its sigmas."""
+        n, nb, nf = 4 * self.n_free, self.n_bias, self.n_free
+        sig, own = self.sigma[self.free], self._frame_sigma()
+        k = np.arange(nf)
+        rows, cols, vals = [np.arange(n)], [np.arange(n)], [(sig / own).ravel()]
+        if self.bias_sigma is not None:
+            rows += [4 * k + 2, 4 * k + 3, np.array([n, n + 1])]
+            cols += [np.full(nf, n), np.full(nf, n + 1), np.array([n, n + 1])]
+            vals += [-self.bias_sigma[0] / sig[:, 2], -self.bias_sigma[1] / sig[:, 3], np.ones(2)]
+        if self.walk is not None:
+            w = -self.walk.walk_m / self.walk.white_m
+            rows += [4 * k, 4 * k + 1]
+            cols += [n + nb + 2 * k, n + nb + 2 * k + 1]
+            vals += [w, w]
+            link = self.walk.jacobian().tocoo()
+            rows.append(link.row + n + nb)
+            cols.append(link.col + n + nb)
+            vals.append(link.data)
+        size = self.n_unknowns
+        return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                             shape=(size, size))
 
-    def step(self, x: F64, bias: F64, dz: F64) -> tuple[F64, F64]:
+    def step(self, x: F64, extra: F64, dz: F64) -> tuple[F64, F64]:
         """The state after a step ``dz`` in scaled unknowns."""
         x = x.copy()
         n = 4 * self.n_free
         x[self.free] += (dz[:n] * self.sigma[self.free].ravel()).reshape(-1, 4)
-        if self.bias_sigma is None:
-            return x, bias
-        return x, bias + dz[n:] * np.asarray(self.bias_sigma)
+        scale = np.ones(self.n_extra)
+        if self.bias_sigma is not None:
+            scale[:2] = self.bias_sigma
+        return x, extra + dz[n:] * scale
+
+    def bias(self, extra: F64) -> tuple[float, float]:
+        return (float(extra[0]), float(extra[1])) if self.bias_sigma is not None else (0.0, 0.0)
+
+    def walk_m(self, extra: F64) -> F64:
+        """The walk (n_free, 2) in metres (empty without a walk)."""
+        if self.walk is None:
+            return np.zeros((0, 2))
+        return extra[self.n_bias:].reshape(-1, 2) * self.walk.walk_m[:, None]
 
 
 def _solve_fixed_sigma(centres: F64, ties: Ties, prior: Prior, x0: F64, b0: F64,
@@ -237,9 +328,11 @@ def _solve_fixed_sigma(centres: F64, ties: Ties, prior: Prior, x0: F64, b0: F64,
             break
     x[prior.free, 2] = (x[prior.free, 2] + np.pi) % (2 * np.pi) - np.pi
     w = robust_weights(_tie_norm(x, centres, ties), config.loss, config.loss_scale)
+    bias = prior.bias(b)
     log.debug("adjustment: %d free frames, %d ties, %d iterations, cost %.1f, bias %.3f deg "
-              "%.4f", prior.n_free, len(ties), it, cost, math.degrees(b[0]), b[1])
-    return Solution(x, w, it, converged, cost, bias=(float(b[0]), float(b[1])))
+              "%.4f", prior.n_free, len(ties), it, cost, math.degrees(bias[0]), bias[1])
+    return Solution(x, w, it, converged, cost, bias=bias, extra=b,
+                    gnss_walk_m=prior.walk_m(b) if prior.walk is not None else None)
 
 
 def _scaled_residuals(x: F64, centres: F64, ties: Ties) -> tuple[F64, F64]:

@@ -20,6 +20,23 @@ each frame's error as independent would average it in as if it were truth (a sim
 0.8 degree gimbal yaw bias left the block turned by 0.66 degrees). With the bias as a
 block unknown, the frame priors hold only each frame's own noise, and the block's
 rotation and scale come from the spread of its GNSS positions.
+
+The GNSS error of an uncorrected receiver is not independent from frame to frame: it
+wanders (multipath, atmosphere, satellite geometry) with correlation times of tens of
+seconds to minutes, so consecutive frames share most of it: ``GnssWalk``. Taken as
+independent per frame, the priors fit the block's rotation and scale to the walk's
+excursions as if they were many independent measurements; on simulated flights (lines
+of 12 frames flown in 17 s, a 20 s walk of 1 m) the frames agreed to 0.1 m while the
+block was turned and scaled after the walk. As a first-order Gauss-Markov process plus
+a white part per frame (``walk``: sparse, one link per consecutive pair of frames), the
+same positions tell the block's shape better: on 12 simulated 70-frame flights at 70 m
+the block's rotation error went from 0.44 to 0.23 degrees rms and its scale error from
+0.84 to 0.58 %, the RGB frames' placement error against the true poses from 0.96 to
+0.80 m rms (0.64 to 0.41 m once each block's mean offset, mostly the flight's mean
+GNSS error, is taken out). The least-squares covariance of the block's similarity
+hardly depends on the assumed correlation time (20-300 s assumed for a 20 s or 120 s
+walk: within 15 % of the best), the block's position does (too long an assumed time
+leans on the ends of the flight), so the default is a middle 60 s.
 """
 
 from __future__ import annotations
@@ -69,6 +86,21 @@ class BlockBias:
     def sigmas(self) -> tuple[float, float]:
         """(rotation rad, log scale) standard deviations."""
         return math.radians(self.sigma_rot_deg), math.log1p(self.sigma_scale)
+
+
+@dataclass(frozen=True)
+class GnssWalk:
+    """GNSS position errors correlated in time: a first-order Gauss-Markov process of
+    correlation time ``tau_s`` (seconds) plus ``white_m`` (metres, one sigma per axis)
+    independent per frame (receiver noise, attitude noise times height, time sync). The
+    walk takes the rest of each frame's position sigma."""
+
+    tau_s: float = 60.0
+    white_m: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not (self.tau_s > 0 and self.white_m > 0):
+            raise ValueError(f"GNSS walk parameters must be positive: {self}")
 
 
 def uncertainty_from_errors(height_above_ground_m: float, gnss_sigma_m: float = 1.5,

@@ -6,9 +6,10 @@
 2. features per frame on contrast-normalised working images (``features``), and
    matching per pair guided by the poses (``match``), in waves on dask (``tiepoints``);
 3. one sparse least-squares adjustment of every frame's similarity correction, tie
-   points against GNSS priors and the block's common heading and height bias
-   (``adjust``, ``priors``), rotations started from the pair graph (``rotinit``) so
-   that headings wrong by anything are undone;
+   points against GNSS priors correlated in time (the receiver's error wanders: a
+   Gauss-Markov walk, ``priors.GnssWalk``) and the block's common heading and height
+   bias (``adjust``, ``priors``), rotations started from the pair graph (``rotinit``)
+   so that headings wrong by anything are undone;
 4. the corrected GeoFrames (``GeoFrame.with_correction``) and a ``RegistrationReport``.
 
 Frames without an accepted pair keep their input placement and are listed in the
@@ -28,14 +29,14 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from dronepipe.stitching.adjust import Solution, SolverConfig, Ties, solve
+from dronepipe.stitching.adjust import Solution, SolverConfig, Ties, WalkChain, solve
 from dronepipe.stitching.correction_ops import params_of, with_params
 from dronepipe.stitching.features import FeatureConfig
 from dronepipe.stitching.geoframe import GeoFrame
 from dronepipe.stitching.match import Gate, MatchConfig, gate_for
 from dronepipe.stitching.normalise import work_scale
 from dronepipe.stitching.pairs import Pair, PairConfig, footprint_radius_m, select_pairs
-from dronepipe.stitching.priors import BlockBias, PoseUncertainty
+from dronepipe.stitching.priors import BlockBias, GnssWalk, PoseUncertainty
 from dronepipe.stitching.regreport import (
     RegistrationReport,
     frame_corrections,
@@ -56,7 +57,9 @@ class RegistrationConfig:
     correction (see ``priors``); ``bias``: the prior of the block's common rotation and
     scale error (None: frames' errors independent); ``prior``: pull corrections towards zero (``"gnss"``:
     where the poses put the frames) or towards the frames' input corrections
-    (``"input"``, e.g. thermal frames that got their RGB twin's); ``scheduler``: dask
+    (``"input"``, e.g. thermal frames that got their RGB twin's); ``gnss_walk``: how the
+    GNSS priors are correlated in time (None: independent; only with ``"gnss"``,
+    since input corrections are no GNSS walk); ``scheduler``: dask
     (``"threads"``, ``"processes"``, ``"synchronous"`` or ``tcp://host:port``);
     ``wave_frames``: frames per extraction wave (bounds memory)."""
 
@@ -67,18 +70,21 @@ class RegistrationConfig:
     uncertainty: PoseUncertainty = PoseUncertainty()
     bias: BlockBias | None = BlockBias()
     prior: Literal["gnss", "input"] = "gnss"
+    gnss_walk: GnssWalk | None = GnssWalk()
     scheduler: Any = "threads"
     wave_frames: int = 16
 
 
 @dataclass(frozen=True)
 class Block:
-    """The adjustment's arrays for a list of frames (see ``adjust``)."""
+    """The adjustment's arrays for a list of frames (see ``adjust``); ``t_s`` the
+    capture times (UTC seconds)."""
 
     centres: F64
     x_in: F64
     mean: F64
     sigma: F64
+    t_s: F64
 
 
 def register_and_adjust(geoframes: Sequence[GeoFrame], load_pixels: Loader,
@@ -100,7 +106,8 @@ def register_and_adjust(geoframes: Sequence[GeoFrame], load_pixels: Loader,
     ties = ties_of(coll.results)
     free = np.zeros(len(gfs), bool)
     free[ties.a] = free[ties.b] = True
-    solution = solve_block(block, coll.results, ties, free, config.solver, config.bias)
+    walk = config.gnss_walk if config.prior == "gnss" else None
+    solution = solve_block(block, coll.results, ties, free, config.solver, config.bias, walk)
     solve_s = time.perf_counter() - t0
     out = [with_params(g, solution.params[k]) if free[k] else g for k, g in enumerate(gfs)]
     report = _report(gfs, coll.results, ties, block, solution, free,
@@ -117,7 +124,8 @@ def make_block(gfs: Sequence[GeoFrame], unc: Sequence[PoseUncertainty], prior: s
     x_in = np.array([params_of(g) for g in gfs], dtype=np.float64).reshape(-1, 4)
     sigma = np.array([u.sigmas for u in unc], dtype=np.float64).reshape(-1, 4)
     mean = x_in.copy() if prior == "input" else np.zeros_like(x_in)
-    return Block(centres, x_in, mean, sigma)
+    t = np.array([g.t_utc_s for g in gfs], dtype=np.float64)
+    return Block(centres, x_in, mean, sigma, t)
 
 
 def pair_gate(ga: GeoFrame, gb: GeoFrame, ua: PoseUncertainty, ub: PoseUncertainty,
@@ -143,9 +151,11 @@ def ties_of(results: Sequence[PairResult]) -> Ties:
 
 
 def solve_block(block: Block, results: Sequence[PairResult], ties: Ties, free: NDArray[np.bool_],
-                config: SolverConfig, bias: BlockBias | None = None) -> Solution:
+                config: SolverConfig, bias: BlockBias | None = None,
+                walk: GnssWalk | None = None) -> Solution:
     """Rotations started from the pair graph, then the sparse adjustment of ``free``
-    frames, with the block's common ``bias`` as an unknown where given."""
+    frames, with the block's common ``bias`` as an unknown where given, and the free
+    frames' position priors linked in time by the GNSS ``walk`` where given."""
     acc = [r for r in results if r.match.accepted]
     x0 = block.x_in.copy()
     if acc:
@@ -156,8 +166,12 @@ def solve_block(block: Block, results: Sequence[PairResult], ties: Ties, free: N
                                      ~free, block.mean[:, 2], block.sigma[:, 2])
     if not free.any():
         return Solution(x0, np.ones(len(ties)), 0, True, 0.0)
+    chain = None
+    if walk is not None:
+        chain = WalkChain.of(block.t_s[free], block.sigma[free, :2].max(axis=1), walk.tau_s,
+                             walk.white_m)
     return solve(block.centres, ties, block.mean, block.sigma, x0, free, config,
-                 bias.sigmas if bias is not None else None)
+                 bias.sigmas if bias is not None else None, chain)
 
 
 def _uncertainty(gf: GeoFrame, config: RegistrationConfig, given: Uncertainties) -> PoseUncertainty:
