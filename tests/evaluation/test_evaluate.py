@@ -123,3 +123,16 @@ def test_the_issue_5_target_set_has_its_own_recall(truth_dir: Path, tmp_path: Pa
     ev = evaluate(res, truth_dir)
     assert ev.details["target_set"]["matched"] == len(in_set) - 1
     assert ev.details["recall_target_set"] == pytest.approx((len(in_set) - 1) / len(in_set))
+
+
+@pytest.mark.parametrize("shift", [(0.05, 0.05), (1.25, -0.85)])
+def test_a_mosaic_off_by_half_a_cell_keeps_its_windows(truth_dir: Path, tmp_path: Path,
+                                                       shift: tuple[float, float]) -> None:
+    """Half a 0.1 m cell in both axes: the window refinement used to swing between -0.5
+    and +0.5 px and drop two windows in three; every textured window reads the shift."""
+    ev = evaluate(make_result(truth_dir, tmp_path / "half", shift), truth_dir)
+    for kind in ("mosaic_rgb", "mosaic_thermal"):
+        d = ev.details[kind]
+        assert d["points"] >= 0.95 * d["tried"] > 100
+        assert d["median_shift_m"] == pytest.approx(list(shift), abs=0.01)
+        assert d["rmse_about_median_m"] < 0.02
