@@ -22,14 +22,14 @@ once into ``--cache`` when missing) and each repetition, in one run:
 
 Every measurement is its own process. Seconds are wall time from the child's start
 (imports included) to its last write; ``frames/s`` counts every input frame (thermal +
-RGB; OpenStitching gets the RGB ones only). ``peak MB`` is the largest single process
-(``ru_maxrss`` from ``wait4``, which includes reaped grandchildren); ``cpu s`` its user +
-system seconds (less sensitive to other load than wall time, but blind to a cluster's
-workers); ``tree MB`` is the
-sum of RSS over the job's processes (and the cluster's workers), sampled every 0.2 s.
-``x floor`` is seconds over the floor's seconds of the same flight and repetition (the
-target: ``process`` within 3x). The machine is shared, so run with ``--repeat`` >= 2 and
-read the rows of one repetition against each other.
+RGB; OpenStitching gets the RGB ones only). ``cpu s``: user + system seconds of the job's
+processes (and the cluster's workers; not the cluster's scheduler, which runs in this
+process), less sensitive to other load than wall time. ``peak MB``: the largest
+process's high-water mark (VmHWM; not ``ru_maxrss``, which on Linux counts the bench's
+own RSS copied at fork); ``tree MB``: RSS summed over the job's processes (and the
+cluster's workers), sampled every 0.2 s. ``x floor``: seconds over the floor's seconds
+of the same flight and repetition (the target: ``process`` within 3x). The machine is
+shared, so run with ``--repeat`` >= 2 and read the rows of one repetition together.
 
     python bench/process.py                              # demo + 300 frames, twice
     python bench/process.py --flights demo --repeat 3 --no-stitching
@@ -71,7 +71,9 @@ with warnings.catch_warnings(record=True) as caught:
     stitcher = Stitcher()
     pano = stitcher.stitch(files)
     cv2.imwrite(out, pano)
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0].split()[1]
 print(json.dumps({"seconds": time.perf_counter() - t0, "used": len(stitcher.images.names),
+                  "hwm_mb": int(hwm) / 1024,
                   "given": len(files), "shape": list(pano.shape),
                   "warnings": sorted({str(w.message)[:80] for w in caught})}))
 """
@@ -81,10 +83,10 @@ print(json.dumps({"seconds": time.perf_counter() - t0, "used": len(stitcher.imag
 @dataclass(frozen=True)
 class Measured:
     """One child process: its JSON report (``None`` if it failed), exit ``status``,
-    wall ``seconds`` seen from here, ``cpu_s`` (user + system, its own and its reaped
-    children's), ``peak_mb`` of its largest process (``ru_maxrss``), ``tree_mb``
-    (sampled sum over its processes and ``extra_pids``), and the end of its stderr
-    where it failed (``error``)."""
+    wall ``seconds`` seen from here, ``cpu_s`` (user + system: its own, its reaped
+    children's and ``extra_pids``'), ``peak_mb`` of its largest process (VmHWM),
+    ``tree_mb`` (sampled sum of RSS over its processes and ``extra_pids``), and the end of
+    its stderr where it failed (``error``)."""
 
     report: dict[str, Any] | None
     status: str
@@ -108,50 +110,86 @@ def _children_of() -> dict[int, list[int]]:
     return kids
 
 
-def _tree_rss_mb(roots: Sequence[int]) -> float:
-    """Sum of VmRSS (MB) over ``roots`` and all their descendants."""
-    kids, todo, seen, total = _children_of(), list(roots), set(), 0.0
+def _tree(roots: Sequence[int]) -> list[int]:
+    """``roots`` and all their descendants (pids)."""
+    kids, todo, seen = _children_of(), list(roots), []
     while todo:
         pid = todo.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        todo.extend(kids.get(pid, []))
+        if pid not in seen:
+            seen.append(pid)
+            todo.extend(kids.get(pid, []))
+    return seen
+
+
+def status_mb(pid: int | str, key: str) -> float:
+    """A size from /proc/PID/status (``VmRSS``, ``VmHWM``) in MB; 0 where gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
+
+
+def _cpu_s(pids: Sequence[int]) -> float:
+    """User + system seconds so far of ``pids`` themselves (from /proc/PID/stat)."""
+    total = 0
+    for pid in pids:
         try:
-            pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
-        except (OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, ValueError, IndexError):
             continue
-        total += pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-    return total
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class _Sampler:
+    """Peak RSS summed over a process tree and each process's high-water mark, sampled
+    every 0.2 s until ``stop`` is set (a working record of ``measure``)."""
+
+    roots: list[int]
+    stop: threading.Event = field(default_factory=threading.Event)
+    tree_mb: float = 0.0
+    hwm_mb: dict[int, float] = field(default_factory=dict)
+
+    def run(self) -> None:
+        while not self.stop.wait(0.2):
+            pids = _tree(self.roots)
+            self.tree_mb = max(self.tree_mb, sum(status_mb(p, "VmRSS") for p in pids))
+            for p in pids:
+                self.hwm_mb[p] = max(self.hwm_mb.get(p, 0.0), status_mb(p, "VmHWM"))
 
 
 def measure(cmd: Sequence[str], *, timeout_s: float | None = None,
             extra_pids: Sequence[int] = (), env: dict[str, str] | None = None) -> Measured:
-    """Run ``cmd`` (its last stdout line is a JSON report) and measure it (see ``Measured``);
-    ``env``: variables to add to the child's environment."""
+    """Run ``cmd`` (its last stdout line is a JSON report, with ``hwm_mb``: its own VmHWM
+    at the end) and measure it (see ``Measured``); ``env``: variables to add."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        t0 = time.perf_counter()
+        cpu0, t0 = _cpu_s(extra_pids), time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, start_new_session=True,
                                 env=None if env is None else os.environ | env)
-        peak_tree, stop = [0.0], threading.Event()
-        sampler = threading.Thread(target=_sample, args=([proc.pid, *extra_pids], peak_tree, stop))
-        sampler.start()
+        sampler = _Sampler([proc.pid, *extra_pids])
+        thread = threading.Thread(target=sampler.run)
+        thread.start()
         timer = threading.Timer(timeout_s, _kill_group, (proc.pid,)) if timeout_s else None
         if timer is not None:
             timer.start()
         _, wstatus, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(wstatus)
-        stop.set()
-        sampler.join()
+        sampler.stop.set()
+        thread.join()
         timed_out = timer is not None and timer.finished.is_set()
         if timer is not None:
             timer.cancel()
         out.seek(0)
         err.seek(0)
         report, status, error = _outcome(out.read(), err.read(), proc.returncode, timed_out)
-    return Measured(report, status, seconds, usage.ru_utime + usage.ru_stime,
-                    usage.ru_maxrss / 1024, peak_tree[0], error)
+    cpu = usage.ru_utime + usage.ru_stime + _cpu_s(extra_pids) - cpu0
+    peak = max([(report or {}).get("hwm_mb", 0.0), *sampler.hwm_mb.values()])
+    return Measured(report, status, seconds, cpu, peak, sampler.tree_mb, error)
 
 
 def _kill_group(pid: int) -> None:
@@ -159,11 +197,6 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-
-
-def _sample(roots: list[int], peak: list[float], stop: threading.Event) -> None:
-    while not stop.wait(0.2):
-        peak[0] = max(peak[0], _tree_rss_mb(roots))
 
 
 def _outcome(stdout: str, stderr: str, code: int,
@@ -191,7 +224,8 @@ def child_pipeline(flight: Path, out: Path, scheduler: str) -> dict[str, Any]:
         pickle.dump({"hotspots": result.hotspots, "mosaics": result.mosaics}, f)
     stages = json.loads((out / "process.json").read_text())["timings_s"]
     return {"seconds": seconds, "frames": result.n_frames, "placed": result.n_placed,
-            "hotspots": len(result.hotspots), "stages": stages}
+            "hotspots": len(result.hotspots), "stages": stages,
+            "hwm_mb": status_mb("self", "VmHWM")}
 
 
 def child_floor(flight: Path, ref: Path, out: Path) -> dict[str, Any]:
@@ -207,7 +241,7 @@ def child_floor(flight: Path, ref: Path, out: Path) -> dict[str, Any]:
     fp.write_all(plan, frames, out)
     end = time.perf_counter()
     return {"seconds": end - T_START - setup_s, "frames": plan.n_frames,
-            "write_s": end - t_write, "setup_s": setup_s}
+            "write_s": end - t_write, "setup_s": setup_s, "hwm_mb": status_mb("self", "VmHWM")}
 
 
 # -- flights ------------------------------------------------------------------------------------
@@ -258,6 +292,7 @@ class Row:
     m: Measured
     floor_s: float | None = None
     stages: dict[str, float] = field(default_factory=dict)
+    process_s: float | None = None  # process on threads, same flight and repetition
 
 
 def run_pipeline(fl: Flight, out: Path, scheduler: str, extra_pids: Sequence[int] = (),
@@ -316,7 +351,8 @@ def repetition(fl: Flight, rep: int, args: argparse.Namespace, cluster: Any,
     if stitch_py is not None and not skip_stitching:
         m = run_stitching(fl, stitch_py, work / "openstitching", args)
         rows.append(Row(fl.name, "openstitching (RGB)", rep, len(fl.rgb_frames()), m))
-    return [replace(r, floor_s=floor_s) for r in rows]
+    process_s = rows[0].m.report["seconds"] if rows[0].m.report else None
+    return [replace(r, floor_s=floor_s, process_s=process_s) for r in rows]
 
 
 # -- the table -----------------------------------------------------------------------------------
@@ -343,6 +379,8 @@ def _note(r: Row) -> str:
         return f"{r.m.status} after {r.m.seconds:.0f} s: {r.m.error}"
     if "used" in rep:
         note = f"used {rep['used']}/{rep['given']} frames, pano {rep['shape'][1]}x{rep['shape'][0]}"
+        if r.process_s:
+            note += f", {rep['seconds'] / r.process_s:.1f}x process threads"
         return note + (f"; warned: {rep['warnings'][0][:60]}" if rep["warnings"] else "")
     if "write_s" in rep:
         return f"of which writing {rep['write_s']:.1f} s"
