@@ -34,7 +34,23 @@ shared, so run with ``--repeat`` >= 2 and read the rows of one repetition togeth
     python bench/process.py                              # demo + 300 frames, twice
     python bench/process.py --flights demo --repeat 3 --no-stitching
     python bench/process.py --schedulers threads processes cluster
+    python bench/process.py --only thermal               # DESIGN.md's target row
     git archive COMMIT | tar -x -C /tmp/base && python bench/process.py --baseline /tmp/base
+
+Measured on the shared 2-core machine (seconds, run 1 / run 2; x floor; peak MB), with
+``--baseline`` the tree before the frame cache, footprint-sized blocks and opaque tasks
+(commits f074d56, 1caac42, 9d44f0a):
+
+    flight            process threads      baseline             floor      OpenStitching (RGB)
+    demo              8.4 / 8.2  6.9x 489  10.8 / 10.5 8.8x 415  1.2 / 1.2  46 / 46 s, 819 MB
+    sim300            156 / 144  17x 1069  227 / 228  26x  771   8.8 / 8.6  out of memory (34 GB)
+    demo, thermal     3.3 / 3.1  3.4x 456  4.5 / 4.2  4.6x 433   1.0 / 0.9
+    sim300, thermal   26 / 27    14x  845  41 / 42    22x  503   1.8 / 1.9
+
+Registration (SIFT, 1500 features; RGB on 1200 px working images: 190 ms CPU a frame,
+thermal 62 ms) is the largest stage and alone several times the floor; on sim300 the
+RGB mosaic (feathering ~20 overlapping frames a pixel) is as large. processes: demo
+12 s, sim300 195 s; the LocalCluster: 10 s and 162 s.
 """
 
 from __future__ import annotations
@@ -213,12 +229,14 @@ def _outcome(stdout: str, stderr: str, code: int,
 
 
 # -- the children ----------------------------------------------------------------------------
-def child_pipeline(flight: Path, out: Path, scheduler: str) -> dict[str, Any]:
+def child_pipeline(flight: Path, out: Path, scheduler: str,
+                   kinds: tuple[str, ...]) -> dict[str, Any]:
     """The job as ``dronepipe process FLIGHT -o OUT --scheduler S`` runs it; afterwards
     (not timed) the hotspots and mosaic records for the floor, pickled into OUT."""
     from dronepipe.pipeline import ProcessConfig, process
 
-    result = process(ProcessConfig(flight, out, scheduler=scheduler))
+    result = process(ProcessConfig(flight, out, scheduler=scheduler,
+                                   kinds=kinds))  # type: ignore[arg-type]
     seconds = time.perf_counter() - T_START
     with open(out / "bench.pkl", "wb") as f:
         pickle.dump({"hotspots": result.hotspots, "mosaics": result.mosaics}, f)
@@ -228,13 +246,13 @@ def child_pipeline(flight: Path, out: Path, scheduler: str) -> dict[str, Any]:
             "hwm_mb": status_mb("self", "VmHWM")}
 
 
-def child_floor(flight: Path, ref: Path, out: Path) -> dict[str, Any]:
+def child_floor(flight: Path, ref: Path, out: Path, kinds: tuple[str, ...]) -> dict[str, Any]:
     """Decode every frame of ``flight`` and write every output of the run in ``ref``
     again into ``out`` (see the module); the reading of ``ref`` is not timed."""
     import process_floor as fp  # bench/process_floor.py, beside this script
 
     t_setup = time.perf_counter()
-    plan = fp.FloorPlan.from_run(flight, ref)
+    plan = fp.FloorPlan.from_run(flight, ref, kinds)
     setup_s = time.perf_counter() - t_setup
     frames = fp.decode_all(plan)
     t_write = time.perf_counter()
@@ -247,13 +265,20 @@ def child_floor(flight: Path, ref: Path, out: Path) -> dict[str, Any]:
 # -- flights ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Flight:
-    """A flight to measure: ``name`` and folder."""
+    """A flight to measure: ``name``, folder and the frame ``kinds`` to process."""
 
     name: str
     path: Path
+    kinds: tuple[str, ...] = ("thermal", "rgb")
 
     def rgb_frames(self) -> list[str]:
         return sorted(str(p) for p in (self.path / "rgb").glob("*.jpg"))
+
+    @property
+    def n_frames(self) -> int:
+        """Input frames of the processed kinds."""
+        thermal = len(list((self.path / "thermal").glob("*"))) if "thermal" in self.kinds else 0
+        return thermal + (len(self.rgb_frames()) if "rgb" in self.kinds else 0)
 
 
 def sim_flight(cache: Path, frames: int, seed: int = 1) -> Flight:
@@ -299,13 +324,14 @@ def run_pipeline(fl: Flight, out: Path, scheduler: str, extra_pids: Sequence[int
                  pythonpath: Path | None = None) -> Measured:
     _clean(out)
     return measure([sys.executable, __file__, "--child", "pipeline", str(fl.path), str(out),
-                    scheduler], extra_pids=extra_pids,
+                    scheduler, "--only", *fl.kinds], extra_pids=extra_pids,
                    env=None if pythonpath is None else {"PYTHONPATH": str(pythonpath)})
 
 
 def run_floor(fl: Flight, ref: Path, out: Path) -> Measured:
     _clean(out)
-    return measure([sys.executable, __file__, "--child", "floor", str(fl.path), str(ref), str(out)])
+    return measure([sys.executable, __file__, "--child", "floor", str(fl.path), str(ref), str(out),
+                    "--only", *fl.kinds])
 
 
 def run_stitching(fl: Flight, py: Path, out: Path, args: argparse.Namespace) -> Measured:
@@ -325,8 +351,8 @@ def _clean(out: Path) -> None:
 def repetition(fl: Flight, rep: int, args: argparse.Namespace, cluster: Any,
                stitch_py: Path | None, skip_stitching: bool) -> list[Row]:
     """Every measurement of one flight, once."""
-    work = args.cache / "out" / fl.name
-    n_frames = len(list((fl.path / "thermal").glob("*"))) + len(fl.rgb_frames())
+    work = args.cache / "out" / fl.name.replace("/", "-")
+    n_frames = fl.n_frames
     rows = []
     m = run_pipeline(fl, work / "process-threads", "threads")
     rows.append(Row(fl.name, "process threads", rep, n_frames, m,
@@ -348,7 +374,7 @@ def repetition(fl: Flight, rep: int, args: argparse.Namespace, cluster: Any,
         m = run_pipeline(fl, work / f"process-{sched}", address, pids)
         rows.append(Row(fl.name, f"process {sched}", rep, n_frames, m,
                         stages=(m.report or {}).get("stages", {})))
-    if stitch_py is not None and not skip_stitching:
+    if stitch_py is not None and not skip_stitching and "rgb" in fl.kinds:
         m = run_stitching(fl, stitch_py, work / "openstitching", args)
         rows.append(Row(fl.name, "openstitching (RGB)", rep, len(fl.rgb_frames()), m))
     process_s = rows[0].m.report["seconds"] if rows[0].m.report else None
@@ -415,11 +441,12 @@ def start_cluster(wanted: bool) -> tuple[Any, tuple[str | None, list[int]]]:
 
 
 def flights(args: argparse.Namespace) -> Iterator[Flight]:
+    kinds = tuple(args.only)
+    tag = "" if len(kinds) == 2 else f"/{kinds[0][0].upper()}"
     for name in args.flights:
-        if name == "demo":
-            yield Flight("demo", ROOT / "sample_data" / "demo")
-        else:
-            yield sim_flight(args.cache, args.sim_frames)
+        fl = Flight("demo", ROOT / "sample_data" / "demo") if name == "demo" \
+            else sim_flight(args.cache, args.sim_frames)
+        yield replace(fl, name=fl.name + tag, kinds=kinds)
 
 
 def parse() -> argparse.Namespace:
@@ -436,6 +463,8 @@ def parse() -> argparse.Namespace:
     ap.add_argument("--no-stitching", action="store_true")
     ap.add_argument("--stitching-timeout", type=float, default=1200.0)
     ap.add_argument("--stitching-mem-gb", type=float, default=8.0)
+    ap.add_argument("--only", nargs="+", choices=["thermal", "rgb"], default=["thermal", "rgb"],
+                    help="frame kinds to process (the target row of DESIGN.md is thermal)")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     return ap.parse_args()
 
@@ -444,8 +473,9 @@ def main() -> None:
     args = parse()
     if args.child:
         kind, a, b, c = args.child
-        report = child_pipeline(Path(a), Path(b), c) if kind == "pipeline" \
-            else child_floor(Path(a), Path(b), Path(c))
+        kinds = tuple(args.only)
+        report = child_pipeline(Path(a), Path(b), c, kinds) if kind == "pipeline" \
+            else child_floor(Path(a), Path(b), Path(c), kinds)
         print(json.dumps(report))
         return
     args.cache.mkdir(parents=True, exist_ok=True)

@@ -69,14 +69,17 @@ class FloorPlan:
         return len(self.thermal) + len(self.rgb)
 
     @classmethod
-    def from_run(cls, flight: Path, ref: Path) -> FloorPlan:
-        """The plan for ``flight`` from the run that wrote into ``ref``."""
+    def from_run(cls, flight: Path, ref: Path,
+                 kinds: Sequence[str] = ("thermal", "rgb")) -> FloorPlan:
+        """The plan for the ``kinds`` of frames of ``flight`` from the run that wrote
+        into ``ref``."""
         with open(ref / "bench.pkl", "rb") as f:
             saved = pickle.load(f)
         rasters = tuple(read_raster(ref / f"ortho_{k}.tif", k) for k in ("thermal", "rgb")
                         if (ref / f"ortho_{k}.tif").exists())
-        return cls(_files(flight / "thermal", (".tif", ".tiff")),
-                   _files(flight / "rgb", (".jpg", ".jpeg")), rasters,
+        thermal = _files(flight / "thermal", (".tif", ".tiff")) if "thermal" in kinds else ()
+        rgb = _files(flight / "rgb", (".jpg", ".jpeg")) if "rgb" in kinds else ()
+        return cls(thermal, rgb, rasters,
                    tuple(saved["hotspots"]), dict(saved["mosaics"]),
                    json.loads((ref / "process.json").read_text()), str(flight))
 
