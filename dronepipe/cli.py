@@ -68,6 +68,19 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     ctx.obj = {"quiet": quiet}
 
 
+def _quiet_here(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    """A command's own ``-q/--quiet``: the same as the group's, given after the command."""
+    if value:
+        root = ctx.find_root()
+        root.obj = {**(root.obj or {}), "quiet": True}
+        _configure_logging(0, True)
+    return value
+
+
+quiet_option = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_quiet_here,
+                            help="Only errors; no progress bars (as dronepipe -q).")
+
+
 def is_quiet(ctx: click.Context) -> bool:
     """Whether the user asked for --quiet (no progress bars)."""
     root = ctx.find_root()
@@ -269,6 +282,7 @@ def hotspots_cmd(ctx: click.Context, ortho: Path, out_dir: Path | None, as_json:
               help="The videos' camera: a camera-file entry or a known model such as M30T "
                    "(default: the camera file's entry of the video's kind).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary object.")
+@quiet_option
 @click.pass_context
 def process_cmd(ctx: click.Context, flight: Path | None, out_dir: Path, log_path: Path | None,
                 frames: tuple[Path, ...], cameras: Path | None, only: str | None,
