@@ -276,3 +276,39 @@ def test_the_white_part_is_measured_from_the_steps_between_frames() -> None:
     sol = solve(centres, ties, mean, sig, np.zeros((12, 4)), np.ones(12, bool),
                 walk=adjust.WalkChain.of(np.arange(12) * 3.0, sig[:, 0], 60.0, 0.5))
     np.testing.assert_allclose(sol.params[:, :2].mean(axis=0), mean[:, :2].mean(axis=0), atol=0.15)
+
+
+def test_jacobian_leaves_out_fixed_frames() -> None:
+    """Columns of frames not solved for (``cols`` -1) are absent; the rest as with all free."""
+    rng = np.random.default_rng(3)
+    n, f = 40, 5
+    ties = Ties(rng.integers(0, f, n), rng.integers(0, f, n), rng.normal(0, 30, (n, 2)),
+                rng.normal(0, 30, (n, 2)), np.full(n, 0.1), np.zeros(n, np.int64))
+    centres, x = rng.normal(0, 20, (f, 2)), rng.normal(0, [1, 1, 0.2, 0.05], (f, 4))
+    sig = np.tile(SIG, (f, 1))
+    r, fac = adjust._scaled_residuals(x, centres, ties)
+    sw = rng.uniform(1, 10, n)
+    full = adjust._tie_jacobian(x, centres, ties, sig, np.arange(f), sw, fac, r, 4 * f).toarray()
+    cols = np.array([0, -1, 1, 2, -1])
+    part = adjust._tie_jacobian(x, centres, ties, sig, cols, sw, fac, r, 12).toarray()
+    kept = np.concatenate([np.arange(4 * k, 4 * k + 4) for k in (0, 2, 3)])
+    np.testing.assert_allclose(part, full[:, kept], rtol=1e-12, atol=1e-12)
+
+
+def test_normal_equations_per_pair_equal_those_of_the_jacobian() -> None:
+    """J^T J and J^T r summed per frame pair equal the sparse Jacobian's, fixed frames too."""
+    rng = np.random.default_rng(4)
+    n, f = 200, 6
+    a = rng.integers(0, f, n)
+    ties = Ties(a, (a + rng.integers(1, 3, n)) % f, rng.normal(0, 30, (n, 2)),
+                rng.normal(0, 30, (n, 2)), np.full(n, 0.1), np.zeros(n, np.int64))
+    centres, x = rng.normal(0, 20, (f, 2)), rng.normal(0, [1, 1, 0.2, 0.05], (f, 4))
+    sig = np.tile(SIG, (f, 1))
+    r, fac = adjust._scaled_residuals(x, centres, ties)
+    sw = rng.uniform(1, 10, n)
+    cols = np.array([0, 1, -1, 2, 3, -1])
+    jac = adjust._tie_jacobian(x, centres, ties, sig, cols, sw, fac, r, 16)
+    vals, idx = adjust._tie_rows(x, centres, ties, sig, cols, sw, fac, r)
+    normal, grad = adjust._tie_normal(vals, idx, r * sw[:, None], ties, 16)
+    np.testing.assert_allclose(normal.toarray(), (jac.T @ jac).toarray(), rtol=1e-10, atol=1e-8)
+    np.testing.assert_allclose(grad, jac.T @ (r * sw[:, None]).ravel(), rtol=1e-10, atol=1e-8)
