@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import resource
 import subprocess
 import sys
@@ -19,8 +20,11 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @lru_cache(maxsize=1)
@@ -110,13 +114,107 @@ COLUMNS = [("N", "n", 5, ""), ("mode", "mode", 13, ""), ("grid", "grid", 11, "")
            ("peak MB", "peak_mb", 8, ".0f")]
 
 
+# -- a real flight's mosaics: CPU seconds per kind --------------------------------------------
+FLIGHTS = {"demo": ROOT / "sample_data" / "demo", "sim": Path("/tmp/dronepipe-bench/sim300-seed1")}
+
+
+def flight_geoframes(folder: Path, cache: Path, register: bool) -> dict[str, list]:
+    """The flight's GeoFrames per kind (placed, and registered with ``register``),
+    pickled in ``cache`` so that repeated runs and other checkouts use the same ones."""
+    path = cache / ("geoframes-registered.pkl" if register else "geoframes.pkl")
+    if path.exists():
+        with open(path, "rb") as f:
+            return pickle.load(f)
+    import importlib
+
+    proc = importlib.import_module("dronepipe.pipeline.process")
+    from dronepipe.pipeline.config import ProcessConfig
+
+    run = proc._Run(ProcessConfig(folder, cache / "out", register=register), lambda *a: None)
+    proc._poses(run)
+    proc._placement(run)
+    proc._registration(run)
+    save_frames(run, cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        pickle.dump(run.geoframes, f)
+    return run.geoframes
+
+
+def save_frames(run: Any, cache: Path) -> None:
+    """Decode every frame once into ``cache`` as .npy (the timed runs read them back)."""
+    import importlib
+
+    proc = importlib.import_module("dronepipe.pipeline.process")
+
+    loader = proc._loader(run)
+    for gfs in run.geoframes.values():
+        for gf in gfs:
+            out = cache / (gf.frame_id.replace("/", "__") + ".npy")
+            if not out.exists():
+                out.parent.mkdir(parents=True, exist_ok=True)
+                np.save(out, np.asarray(loader(gf.frame_id)))
+
+
+@dataclass(frozen=True)
+class NpyLoader:
+    """``load(frame_id)``: a frame decoded ahead by ``save_frames``."""
+
+    cache: Path
+
+    def __call__(self, frame_id: str) -> np.ndarray:
+        return np.load(self.cache / (frame_id.replace("/", "__") + ".npy"))
+
+
+def flight_child(name: str, kind: str, register: bool, save: Path | None) -> dict:
+    """CPU seconds of one kind's mosaic of a flight: ``feed_many`` on the synchronous
+    scheduler (decoded frames read from .npy: decoding is not counted), then the COG."""
+    import inspect
+
+    from dronepipe.stitching.grid import grid_for
+    from dronepipe.stitching.mosaic import Mosaic
+
+    cache = Path("/tmp/dronepipe-bench") / f"mosaic-{name}"
+    gfs = flight_geoframes(FLIGHTS[name], cache, register)[kind]
+    grid = grid_for(gfs)
+    extra = {"max_contributors": 4} if "max_contributors" in inspect.signature(Mosaic).parameters else {}
+    load = NpyLoader(cache)
+    for gf in gfs[:3]:
+        load(gf.frame_id)
+    with tempfile.TemporaryDirectory() as tmp:
+        m = Mosaic(grid, kind, cache_tiles=64, workdir=tmp, **extra)
+        m.prepare()
+        c0 = time.process_time()
+        m.feed_many(gfs, load, scheduler="synchronous")
+        cpu = time.process_time() - c0
+        if save is not None:
+            from dronepipe.stitching.grid import PixelWindow
+            np.save(save, m.read_window(PixelWindow(0, 0, grid.height, grid.width)))
+        c1 = time.process_time()
+        m.finish(Path(tmp) / f"ortho_{kind}.tif")
+        write = time.process_time() - c1
+    return dict(flight=name, kind=kind, frames=len(gfs), grid=f"{grid.width}x{grid.height}",
+                mosaic_cpu_s=cpu, write_cpu_s=write, options=str(extra or "-"))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n", type=int, nargs="+", default=[50, 300])
     ap.add_argument("--modes", nargs="+", default=["feed", "dask-threads"])
     ap.add_argument("--cache-tiles", type=int, default=16)
     ap.add_argument("--child", nargs=2, metavar=("N", "MODE"))
+    ap.add_argument("--flights", nargs="+", choices=sorted(FLIGHTS),
+                    help="instead: CPU seconds of the mosaics of these flights")
+    ap.add_argument("--kinds", nargs="+", default=["thermal", "rgb"])
+    ap.add_argument("--register", action="store_true", help="register the frames first")
+    ap.add_argument("--save", type=Path, help="with --flights: save each mosaic as SAVE/FLIGHT-KIND.npy")
     args = ap.parse_args()
+    if args.flights:
+        for name in args.flights:
+            for kind in args.kinds:
+                save = args.save / f"{name}-{kind}.npy" if args.save else None
+                print(json.dumps(flight_child(name, kind, args.register, save)), flush=True)
+        return
     if args.child:
         print(json.dumps(child(int(args.child[0]), args.child[1], args.cache_tiles)))
         return

@@ -51,9 +51,22 @@ from dronepipe.stitching import compose
 from dronepipe.stitching.compose import F32, Kind
 from dronepipe.stitching.geoframe import GeoFrame
 from dronepipe.stitching.grid import MosaicGrid, PixelWindow, TileIndex
+from dronepipe.stitching.coverage import (
+    CellBounds,
+    TilePlan,
+    cell_bounds,
+    fallback_draws,
+    plan_tile,
+    undecided,
+)
 from dronepipe.stitching.render import (
+    FrameLattice,
     Interpolation,
+    frame_lattice,
+    frame_weight,
     frame_windows,
+    lattice_maps,
+    lattice_steps,
     prepare_image,
     sample,
 )
@@ -97,32 +110,127 @@ def plan_blocks(grid: MosaicGrid, geoframes: Sequence[GeoFrame],
 
 
 def render_block(grid: MosaicGrid, kind: Kind, work: BlockWork, loader: Loader,
-                 interpolation: Interpolation = "linear") -> list[tuple[TileIndex, F32]]:
-    """Load and draw a block's frames into fresh tile accumulators (a dask task)."""
-    accs: dict[TileIndex, F32] = {}
-    for gf, wins in work:
-        img = prepare_image(gf, loader(gf.frame_id), grid.gsd_m)
+                 interpolation: Interpolation = "linear",
+                 max_contributors: int | None = None) -> list[tuple[TileIndex, F32]]:
+    """Load and draw a block's frames into fresh tile accumulators (a dask task): one
+    lattice per frame, a coverage plan per tile (``coverage``), then every frame loaded
+    once and drawn where the plan says; RGB blends the best ``max_contributors`` frames
+    per pixel (None: all of them)."""
+    lats = [frame_lattice(gf, grid, _union(wins)) for gf, wins in work]
+    plans = _plans(grid, kind, work, lats, max_contributors)
+    accs = {t: compose.empty(kind, grid.tile) for t in plans}
+    limits = _thresholds(grid, work, lats, plans, max_contributors) if kind == "rgb" else {}
+    draws: dict[int, list[tuple[TileIndex, PixelWindow]]] = defaultdict(list)
+    for t, plan in plans.items():
+        for i, win in plan.draws:
+            draws[i].append((t, win))
+    _draw(grid, kind, work, lats, draws, accs, limits, loader, interpolation)
+    if kind == "thermal":
+        _decide_rest(grid, work, lats, plans, accs, loader, interpolation)
+    return sorted(accs.items())
+
+
+def _union(wins: list[tuple[TileIndex, PixelWindow]]) -> PixelWindow:
+    """The box of a frame's tile windows in a block."""
+    r0 = min(w.row0 for _, w in wins)
+    c0 = min(w.col0 for _, w in wins)
+    r1 = max(w.row0 + w.height for _, w in wins)
+    c1 = max(w.col0 + w.width for _, w in wins)
+    return PixelWindow(r0, c0, r1 - r0, c1 - c0)
+
+
+def _plans(grid: MosaicGrid, kind: Kind, work: BlockWork, lats: list[FrameLattice],
+           keep: int | None) -> dict[TileIndex, TilePlan]:
+    """The coverage plan of every tile of the block (``keep`` None: every frame drawn)."""
+    cell = lattice_steps(kind)[0]
+    per_tile: dict[TileIndex, list[tuple[int, PixelWindow, CellBounds]]] = defaultdict(list)
+    for i, ((gf, wins), lat) in enumerate(zip(work, lats, strict=True)):
+        b = cell_bounds(lat, kind, gf.camera.width, gf.camera.height, cell)
+        if keep is None and kind == "rgb":
+            b = CellBounds(cell, b.row0, b.col0, np.full_like(b.lower, -np.inf),
+                           np.full_like(b.upper, np.inf))
         for t, win in wins:
-            s = sample(gf, img, grid, win, interpolation)
+            per_tile[t].append((i, win, b))
+    return {t: plan_tile(t, grid.tile_window(t), frames, kind, keep or 0)
+            for t, frames in sorted(per_tile.items())}
+
+
+def _thresholds(grid: MosaicGrid, work: BlockWork, lats: list[FrameLattice],
+                plans: dict[TileIndex, TilePlan], keep: int | None) -> dict[TileIndex, F32]:
+    """RGB: per tile the (keep+1)-th largest feather weight at each pixel, from the
+    lattices alone (0 where at most ``keep`` frames see a pixel, or where the best
+    keep+1 tie, so that every frame there blends)."""
+    if keep is None:
+        return {}
+    out = {}
+    for t, plan in plans.items():
+        tw = grid.tile_window(t)
+        top = np.zeros((keep + 1, tw.height, tw.width), np.float32)
+        for i, win in plan.draws:
+            gf = work[i][0]
+            uv, score = lattice_maps(gf, grid, lats[i], win)
+            w = frame_weight(uv, score, gf.camera.width, gf.camera.height, "rgb")
+            if w is None:
+                continue
+            compose.top_weights(top[:, win.row0 - tw.row0:win.row0 - tw.row0 + win.height,
+                                    win.col0 - tw.col0:win.col0 - tw.col0 + win.width], w, keep + 1)
+        out[t] = np.where(top[0] > top[keep], top[keep], np.float32(0.0))
+    return out
+
+
+def _draw(grid: MosaicGrid, kind: Kind, work: BlockWork, lats: list[FrameLattice],
+          draws: dict[int, list[tuple[TileIndex, PixelWindow]]], accs: dict[TileIndex, F32],
+          limits: dict[TileIndex, F32], loader: Loader, interpolation: Interpolation) -> None:
+    """Load each frame with draws once and draw it into its tile windows, in input order."""
+    for i in sorted(draws):
+        gf = work[i][0]
+        img = prepare_image(gf, loader(gf.frame_id), grid.gsd_m)
+        for t, win in draws[i]:
+            s = sample(gf, img, grid, win, interpolation, lats[i])
             if s is None:
                 continue
-            acc = accs.get(t)
-            if acc is None:
-                acc = accs[t] = compose.empty(kind, grid.tile)
             tw = grid.tile_window(t)
-            view = acc[:, win.row0 - tw.row0:win.row0 - tw.row0 + win.height,
-                       win.col0 - tw.col0:win.col0 - tw.col0 + win.width]
-            compose.add_sample(view, kind, *s)
-    return sorted(accs.items())
+            rows = slice(win.row0 - tw.row0, win.row0 - tw.row0 + win.height)
+            cols = slice(win.col0 - tw.col0, win.col0 - tw.col0 + win.width)
+            limit = limits[t][rows, cols] if t in limits else None
+            compose.add_sample(accs[t][:, rows, cols], kind, *s, threshold=limit)
+
+
+def _decide_rest(grid: MosaicGrid, work: BlockWork, lats: list[FrameLattice],
+                 plans: dict[TileIndex, TilePlan], accs: dict[TileIndex, F32], loader: Loader,
+                 interpolation: Interpolation) -> None:
+    """Thermal: draw the frames left out where a pixel is not decided (invalid pixels of
+    the frames drawn, see ``coverage``)."""
+    extra: dict[int, list[tuple[TileIndex, PixelWindow]]] = defaultdict(list)
+    for t, plan in plans.items():
+        tw = grid.tile_window(t)
+        bad = undecided(plan, accs[t][1, :tw.height, :tw.width], tw)
+        if bad.any():
+            windows = {i: w for i, w in _frame_windows_in(work, plan.frames, t)}
+            for i, win in fallback_draws(plan, bad, windows):
+                extra[i].append((t, win))
+    if extra:
+        log.debug("mosaic: %d frames drawn again where pixels were not decided", len(extra))
+        _draw(grid, "thermal", work, lats, extra, accs, {}, loader, interpolation)
+
+
+def _frame_windows_in(work: BlockWork, frames: tuple[int, ...],
+                      t: TileIndex) -> Iterator[tuple[int, PixelWindow]]:
+    for i in frames:
+        for tt, win in work[i][1]:
+            if tt == t:
+                yield i, win
 
 
 def render_blocks(grid: MosaicGrid, kind: Kind, geoframes: Sequence[GeoFrame], loader: Loader,
                   scheduler: Any = "threads", *, block_tiles: int | None = None,
                   interpolation: Interpolation = "linear",
                   progress: Callable[[int, int], None] | None = None,
+                  max_contributors: int | None = None,
                   ) -> Iterator[tuple[TileIndex, F32]]:
     """Run the block graph and yield (tile, accumulator) as blocks finish (see module);
-    ``block_tiles`` None: from the footprints (``block_tiles_for``)."""
+    ``block_tiles`` None: from the footprints (``block_tiles_for``); ``max_contributors``:
+    RGB frames blended per pixel (None: all)."""
     block_tiles = block_tiles or block_tiles_for(grid, geoframes)
     plan = plan_blocks(grid, geoframes, block_tiles)
     loads = sum(len(work) for work in plan)
@@ -132,7 +240,8 @@ def render_blocks(grid: MosaicGrid, kind: Kind, geoframes: Sequence[GeoFrame], l
     with dask_scheduler(scheduler) as (sched, workers):
         batch = max(2, 2 * workers)
         for start in range(0, len(plan), batch):
-            tasks = [opaque_task(render_block, grid, kind, work, loader, interpolation)
+            tasks = [opaque_task(render_block, grid, kind, work, loader, interpolation,
+                                 max_contributors)
                      for work in plan[start:start + batch]]
             for tiles in dask.compute(*tasks, scheduler=sched):
                 yield from tiles

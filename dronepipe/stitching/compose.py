@@ -3,11 +3,15 @@
 A tile's state is an accumulator, float32 of shape (channels, tile, tile):
 
 - thermal: (temperature degC, score). A pixel takes the sample of the frame that saw it
-  most directly (highest score, the cosine of the viewing angle from the vertical);
+  most directly (highest score, the squared cosine of the viewing angle from the vertical);
   ties keep the frame that came first. Temperatures are never averaged across frames,
   so every output value is one frame's (bilinearly interpolated) measurement.
 - rgb: (R*w, G*w, B*w, w). Samples are weighted by their distance to the frame's edge
-  (feathering), so seams blend smoothly; the tile is the weighted mean.
+  (feathering), so seams blend smoothly; the tile is the weighted mean. In batch, only
+  the ``k`` frames with the largest weights at a cell blend (``Mosaic(max_contributors=k)``):
+  each adds with its weight less the (k+1)-th largest there (``top_weights``), which
+  fades a frame out continuously where it leaves the best k. Where at most k frames see
+  a cell that is the plain feathered mean.
 
 Accumulators merge associatively (thermal: keep the higher score; rgb: add), so tiles
 rendered in separate dask tasks combine into the same result as feeding one by one.
@@ -22,7 +26,7 @@ from numpy.typing import NDArray
 
 F32 = NDArray[np.float32]
 Kind = Literal["thermal", "rgb"]
-NO_SCORE = np.float32(-1.0)  # below any cosine of a downward viewing angle
+NO_SCORE = np.float32(-1.0)  # below any score (squared cosine) of a viewing angle
 
 
 def channels(kind: Kind) -> int:
@@ -44,22 +48,40 @@ def empty(kind: Kind, size: int) -> F32:
     return acc
 
 
-def add_sample(acc: F32, kind: Kind, values: F32, weight: F32) -> None:
+def add_sample(acc: F32, kind: Kind, values: np.ndarray, weight: F32,
+               threshold: F32 | None = None) -> None:
     """Fold one frame's samples into an accumulator window, in place.
 
-    ``acc`` (channels, h, w) is a view of the tile; ``values`` (1 or 3, h, w) the frame's
-    pixels at the cells; ``weight`` (h, w) the score (thermal) or feather weight (rgb),
-    NaN or <= 0 where the frame does not see the cell.
+    ``acc`` (channels, h, w) is a view of the tile; ``values`` the frame's pixels at the
+    cells (thermal (h, w) float32 degC, NaN invalid; rgb (h, w, 3) uint8);
+    ``weight`` (h, w) float32 the score (thermal) or feather weight (rgb), <= 0 or NaN
+    where the frame does not see the cell. RGB ``threshold`` (h, w): the weight of the
+    best frame left out at each cell (``top_weights``); a frame then adds with weight
+    ``weight - threshold`` where positive, so that only the frames above it blend and a
+    frame's share fades to nothing as it drops out of them (no seams).
     """
-    seen = np.isfinite(weight) & (weight > 0) & np.isfinite(values).all(axis=0)
     if kind == "thermal":
-        take = seen & (weight > acc[1])
-        acc[0][take] = values[0][take]
-        acc[1][take] = weight[take]
-    else:
-        w = np.where(seen, weight, 0.0).astype(np.float32)
-        acc[:3] += np.where(seen, values, 0.0) * w
-        acc[3] += w
+        take = weight > acc[1]
+        take &= np.isfinite(values)
+        np.copyto(acc[0], values, where=take)
+        np.copyto(acc[1], weight, where=take)
+        return
+    w = weight if threshold is None else weight - threshold
+    w = np.maximum(w, np.float32(0.0))  # NaN (unseen) -> 0 as well
+    bands = np.moveaxis(values, -1, 0)
+    for c in range(3):
+        acc[c] += bands[c] * w
+    acc[3] += w
+
+
+def top_weights(weights: F32, weight: F32, keep: int) -> None:
+    """Fold a frame's ``weight`` (h, w) into ``weights`` (keep, h, w), the ``keep`` largest
+    weights seen at each cell so far in descending order (0: none), in place."""
+    x = np.maximum(weight, np.float32(0.0))
+    for slot in weights[:keep]:
+        hi = np.maximum(slot, x)
+        np.minimum(slot, x, out=x)
+        slot[...] = hi
 
 
 def merge(acc: F32, other: F32, kind: Kind) -> None:

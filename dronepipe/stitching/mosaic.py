@@ -8,7 +8,8 @@
 
 Tiles are held in a ``TileStore`` (a bounded cache spilled to disk), so memory does not
 grow with frames or area. How frames combine is ``compose``'s business (thermal: the
-most direct frame per pixel, never averaged; RGB: feathered). For a tile server,
+most direct frame per pixel, never averaged; RGB: feathered, in batch only the best
+``max_contributors`` frames per pixel); which frames a batch tile draws, ``coverage``'s. For a tile server,
 ``version``/``changes_since`` say which tiles changed and ``read_window`` reads any part
 of the current mosaic; all public methods are thread-safe.
 """
@@ -32,7 +33,13 @@ from dronepipe.stitching import compose
 from dronepipe.stitching.compose import F32, Kind
 from dronepipe.stitching.geoframe import GeoFrame
 from dronepipe.stitching.grid import MosaicGrid, PixelWindow, TileIndex, intersect
-from dronepipe.stitching.render import Interpolation, frame_windows, prepare_image, sample
+from dronepipe.stitching.render import (
+    Interpolation,
+    frame_lattice,
+    frame_windows,
+    prepare_image,
+    sample,
+)
 from dronepipe.stitching.tilestore import TileStore
 
 log = logging.getLogger(__name__)
@@ -60,12 +67,18 @@ class Mosaic:
 
     ``cache_tiles`` bounds the tiles held in memory (a 512 px tile is 2 MB thermal,
     4 MB RGB); ``workdir`` is where the spill folder goes (``None``: the temp folder);
-    ``interpolation`` samples within a frame (``"linear"`` or ``"nearest"``).
+    ``interpolation`` samples within a frame (``"linear"`` or ``"nearest"``);
+    ``max_contributors``: in ``feed_many`` (batch), RGB blends only this many frames per
+    pixel, those with the largest feather weights (None: every frame; see ``compose``).
+    ``feed`` (live) always blends every frame it is given.
     """
 
     def __init__(self, grid: MosaicGrid, kind: Kind, *, cache_tiles: int = 64,
                  workdir: str | Path | None = None,
-                 interpolation: Interpolation = "linear") -> None:
+                 interpolation: Interpolation = "linear",
+                 max_contributors: int | None = 4) -> None:
+        if max_contributors is not None and max_contributors < 1:
+            raise ValueError(f"max_contributors must be at least 1, got {max_contributors}")
         if kind not in ("thermal", "rgb"):
             raise ValueError(f"mosaic kind must be 'thermal' or 'rgb', got {kind!r}")
         self.grid = grid
@@ -73,6 +86,7 @@ class Mosaic:
         self.cache_tiles = cache_tiles
         self.workdir = workdir
         self.interpolation: Interpolation = interpolation
+        self.max_contributors = max_contributors
         self._lock = threading.RLock()
         self._store: TileStore | None = None
         self._version = 0
@@ -126,9 +140,11 @@ class Mosaic:
         """
         self.check_frame(gf)
         img = prepare_image(gf, pixels, self.grid.gsd_m)
-        changed = []
+        changed: list[TileIndex] = []
+        fw = self.grid.window_of_bounds(gf.bounds_m)
+        lat = frame_lattice(gf, self.grid, fw) if fw is not None else None
         for t, win in frame_windows(self.grid, gf):
-            s = sample(gf, img, self.grid, win, self.interpolation)
+            s = sample(gf, img, self.grid, win, self.interpolation, lat)
             if s is None:
                 continue
             tw = self.grid.tile_window(t)
@@ -149,14 +165,16 @@ class Mosaic:
         loaded lazily by ``loader(frame_id)`` on the workers; ``scheduler`` is "threads",
         "processes", "synchronous", a ``tcp://`` address of a dask.distributed scheduler,
         or a ``distributed.Client``; ``block_tiles``: tiles per block side (None: from the
-        footprints). The result equals feeding the frames in order."""
+        footprints). Each tile draws only the frames that decide its pixels
+        (``coverage``): thermal equals feeding the frames in order (up to exact ties of
+        the score); RGB too with ``max_contributors`` None, else it blends the best few."""
         from dronepipe.stitching.batch import render_blocks
 
         for gf in geoframes:
             self.check_frame(gf)
         for t, acc in render_blocks(self.grid, self.kind, geoframes, loader, scheduler,
                                     block_tiles=block_tiles, interpolation=self.interpolation,
-                                    progress=progress):
+                                    progress=progress, max_contributors=self.max_contributors):
             self.merge_tile(t, acc)
         self.record_frames(geoframes)
 

@@ -2,10 +2,22 @@
 
 For every grid cell: its centre (easting, northing) -> the ground height there ->
 ``GeoFrame.map_to_pixels`` -> an OpenCV remap from the frame (bilinear or nearest), plus a
-weight: the directness score for thermal (cosine of the viewing angle from the vertical)
+weight: the directness score for thermal (the squared cosine of the viewing angle from the
+vertical)
 or the feather weight for RGB (distance to the frame edge). Where the mosaic is much
 coarser than the frame, the frame is first shrunk by area averaging (within the frame)
 so that the bilinear sampling does not alias.
+
+The mapping is smooth, so it is computed exactly only on one coarse lattice per frame
+(``FrameLattice``: a node at the centre of every ``step`` x ``step`` block of grid cells,
+aligned to the whole grid, 16 cells for thermal and 32 for RGB) and interpolated
+bilinearly in float32 between the nodes. The lattice is checked against the exact
+mapping halfway between nodes (edge midpoints and quad centres, where a bilinear
+interpolant of a smooth map errs most); where it errs by more than ``TOL_PX`` (strong
+lens distortion, DEM relief) a finer step is tried, then the exact mapping per cell.
+Near the edge of what the frame sees (lattice nodes without a mapping) the cells are
+mapped exactly. All per-pixel work is float32 (pixel coordinates below 10^4 keep
+~10^-3 px; scores and weights 10^-7 relative).
 """
 
 from __future__ import annotations
@@ -25,6 +37,13 @@ from dronepipe.stitching.grid import MosaicGrid, PixelWindow, TileIndex, interse
 F32 = NDArray[np.float32]
 Interpolation = Literal["linear", "nearest"]
 _CV_INTERP = {"linear": cv2.INTER_LINEAR, "nearest": cv2.INTER_NEAREST}
+TOL_PX = 0.02  # largest lattice interpolation error accepted, frame pixels
+UNSEEN = np.float32(-1.0)  # the weight of a cell the frame does not see
+
+
+def lattice_steps(kind: str) -> tuple[int, ...]:
+    """Lattice steps (grid cells) tried in turn: the first is the coverage planning cell."""
+    return (16, 8, 4) if kind == "thermal" else (32, 16, 8)
 
 
 @dataclass(frozen=True)
@@ -36,6 +55,34 @@ class FrameImage:
     factor: float
     width: int
     height: int
+
+
+@dataclass(frozen=True)
+class FrameLattice:
+    """A frame's mapping on a coarse lattice of the grid.
+
+    Node (i, j) sits at the centre of the ``step`` x ``step`` block of grid cells whose
+    top-left cell is (``row0 + i*step``, ``col0 + j*step``); ``row0``, ``col0`` are
+    multiples of ``step``. ``nodes`` (rows, cols, 3) float32: frame pixel u, v and
+    q = 1 / cos^2 of the viewing angle there (``_exact_at``), NaN where the frame does
+    not see the node. ``exact``: the lattice is not accurate enough at any step, so maps
+    are computed exactly.
+    ``err_px``: the largest interpolation error found by the check (frame pixels).
+    """
+
+    step: int
+    row0: int
+    col0: int
+    nodes: F32
+    exact: bool
+    err_px: float
+
+    @property
+    def window(self) -> PixelWindow:
+        """The grid cells the lattice can interpolate (one node of margin each side)."""
+        ky, kx = self.nodes.shape[:2]
+        return PixelWindow(self.row0 + self.step, self.col0 + self.step,
+                           (ky - 2) * self.step, (kx - 2) * self.step)
 
 
 def prepare_image(gf: GeoFrame, pixels: np.ndarray, grid_gsd_m: float) -> FrameImage:
@@ -63,82 +110,169 @@ def prepare_image(gf: GeoFrame, pixels: np.ndarray, grid_gsd_m: float) -> FrameI
     return FrameImage(arr, 1.0, w, h)
 
 
+# -- the lattice ----------------------------------------------------------------------------
+def frame_lattice(gf: GeoFrame, grid: MosaicGrid, win: PixelWindow,
+                  steps: tuple[int, ...] | None = None, tol_px: float = TOL_PX) -> FrameLattice:
+    """The lattice of a frame covering grid window ``win``: the first of ``steps``
+    (default ``lattice_steps(gf.kind)``) whose interpolation errs by at most ``tol_px``
+    frame pixels, else an ``exact`` lattice at the coarsest step (its nodes still bound
+    the coverage plan)."""
+    steps = steps or lattice_steps(gf.kind)
+    worst = math.inf
+    for step in steps:
+        lat = _lattice_at(gf, grid, win, step, steps[0])
+        err = _lattice_error(gf, grid, lat)
+        if err <= tol_px:
+            return FrameLattice(lat.step, lat.row0, lat.col0, lat.nodes, False, err)
+        worst = min(worst, err)
+    lat = _lattice_at(gf, grid, win, steps[0], steps[0])
+    return FrameLattice(lat.step, lat.row0, lat.col0, lat.nodes, True, worst)
+
+
+def _lattice_at(gf: GeoFrame, grid: MosaicGrid, win: PixelWindow, step: int,
+                align: int) -> FrameLattice:
+    """The nodes at ``step`` over ``win`` aligned outwards to ``align`` (a multiple of
+    the step: the plan cell), with one node of margin each side."""
+    r0 = (win.row0 // align) * align - step
+    c0 = (win.col0 // align) * align - step
+    ky = (-(-(win.row0 + win.height) // align) * align - r0) // step + 1
+    kx = (-(-(win.col0 + win.width) // align) * align - c0) // step + 1
+    rows = r0 + np.arange(ky) * step + step / 2  # node centres, grid pixel units (0 = edge)
+    cols = c0 + np.arange(kx) * step + step / 2
+    nodes = _exact_at(gf, grid, rows[:, None], cols[None, :])
+    return FrameLattice(step, r0, c0, nodes, False, 0.0)
+
+
+def _exact_at(gf: GeoFrame, grid: MosaicGrid, rows: np.ndarray, cols: np.ndarray) -> F32:
+    """u, v, q (..., 3) float32 at fractional grid positions (0 = the grid's top/left
+    edge); q = 1 / cos^2 of the viewing angle = 1 + tan^2, which on flat ground is a
+    quadratic of the position with the same curvature for every frame at one height, so
+    its bilinear error (unlike the cosine's, 10^-3 at the nadir) hardly moves a seam."""
+    e = grid.origin_m[0] + cols * grid.gsd_m
+    n = grid.origin_m[1] - rows * grid.gsd_m
+    u, v, c = gf.map_to_pixels(e, n)
+    return np.stack(np.broadcast_arrays(u, v, 1.0 / (c * c)), axis=-1).astype(np.float32)
+
+
+def _lattice_error(gf: GeoFrame, grid: MosaicGrid, lat: FrameLattice) -> float:
+    """The largest |interpolated - exact| (frame pixels) at the midpoints of the lattice's
+    edges and at its quad centres, where every node involved is seen."""
+    s, nd = lat.step, lat.nodes.astype(np.float64)
+    rows = lat.row0 + np.arange(nd.shape[0]) * s + s / 2
+    cols = lat.col0 + np.arange(nd.shape[1]) * s + s / 2
+    rm, cm = (rows[:-1] + rows[1:]) / 2, (cols[:-1] + cols[1:]) / 2
+    probes = (((rm[:, None], cols[None, :]), (nd[:-1] + nd[1:]) / 2),
+              ((rows[:, None], cm[None, :]), (nd[:, :-1] + nd[:, 1:]) / 2),
+              ((rm[:, None], cm[None, :]), (nd[:-1, :-1] + nd[1:, :-1] + nd[:-1, 1:] + nd[1:, 1:]) / 4))
+    worst = 0.0
+    for (rr, cc), interp in probes:
+        exact = _exact_at(gf, grid, rr, cc).astype(np.float64)
+        err = np.hypot(*(interp[..., :2] - exact[..., :2]).transpose(2, 0, 1))
+        err = err[np.isfinite(err)]
+        if err.size:
+            worst = max(worst, float(err.max()))
+    return worst
+
+
+def lattice_maps(gf: GeoFrame, grid: MosaicGrid, lat: FrameLattice,
+                 win: PixelWindow) -> tuple[F32, F32]:
+    """The frame's maps at a window's cells (inside ``lat.window``): ``uv`` (h, w, 2)
+    float32 frame pixels and the directness ``score`` (h, w) float32, cos^2 of the viewing
+    angle (ordered as the cosine); NaN where the frame does not see the cell.
+    Interpolated from the lattice, exact where it is ``exact`` or near unseen nodes."""
+    uv, q = _maps(gf, grid, lat, win)
+    return uv, np.reciprocal(q, out=q)
+
+
+def _maps(gf: GeoFrame, grid: MosaicGrid, lat: FrameLattice, win: PixelWindow) -> tuple[F32, F32]:
+    """``uv`` and q (see ``_exact_at``) of a window's cells."""
+    if lat.exact:
+        return _exact_maps(gf, grid, win)
+    s = lat.step
+    i0, j0 = (win.row0 - lat.row0) // s - 1, (win.col0 - lat.col0) // s - 1
+    dy, dx = (win.row0 - lat.row0) % s, (win.col0 - lat.col0) % s
+    ky, kx = -(-(dy + win.height) // s) + 2, -(-(dx + win.width) // s) + 2
+    sub = lat.nodes[i0:i0 + ky, j0:j0 + kx]
+    crop = (slice(s + dy, s + dy + win.height), slice(s + dx, s + dx + win.width))
+    size = (kx * s, ky * s)
+    uv = cv2.resize(sub[..., :2], size, interpolation=cv2.INTER_LINEAR)[crop]
+    q = cv2.resize(sub[..., 2], size, interpolation=cv2.INTER_LINEAR)[crop]
+    seen = np.isfinite(sub[..., 2])
+    if not seen.all() and seen.any():
+        near = cv2.resize(seen.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)[crop]
+        _redo(gf, grid, win, uv, q, np.isnan(q) & (near > 0))
+    return np.ascontiguousarray(uv), np.ascontiguousarray(q)
+
+
+def _redo(gf: GeoFrame, grid: MosaicGrid, win: PixelWindow, uv: F32, q: F32,
+          redo: NDArray[np.bool_]) -> None:
+    """Exact maps at the ``redo`` cells of a window, in place."""
+    if not redo.any():
+        return
+    rr, cc = np.nonzero(redo)
+    ex = _exact_at(gf, grid, win.row0 + rr + 0.5, win.col0 + cc + 0.5)
+    uv[rr, cc] = ex[:, :2]
+    q[rr, cc] = ex[:, 2]
+
+
+def _exact_maps(gf: GeoFrame, grid: MosaicGrid, win: PixelWindow) -> tuple[F32, F32]:
+    """The exact maps of a window (the fallback where the lattice is not accurate)."""
+    rows = win.row0 + np.arange(win.height)[:, None] + 0.5
+    cols = win.col0 + np.arange(win.width)[None, :] + 0.5
+    ex = _exact_at(gf, grid, rows, cols)
+    return np.ascontiguousarray(ex[..., :2]), np.ascontiguousarray(ex[..., 2])
+
+
+def pixel_maps(gf: GeoFrame, grid: MosaicGrid, win: PixelWindow,
+               steps: tuple[int, ...] | None = None,
+               tol_px: float = TOL_PX) -> tuple[F32, F32, F32]:
+    """``GeoFrame.map_to_pixels`` at every cell of a window (u, v, cos; float32, NaN
+    unseen), through a lattice of the window (see the module)."""
+    lat = frame_lattice(gf, grid, win, steps, tol_px)
+    uv, score = lattice_maps(gf, grid, lat, win)
+    return uv[..., 0], uv[..., 1], np.sqrt(score)
+
+
+# -- sampling -------------------------------------------------------------------------------
 def sample(gf: GeoFrame, img: FrameImage, grid: MosaicGrid, win: PixelWindow,
-           interpolation: Interpolation = "linear") -> tuple[F32, F32] | None:
-    """A frame's samples at a window's cells: ``values`` (bands, h, w) float32 and
-    ``weight`` (h, w) float32 (thermal: directness score; rgb: feather weight), weight
-    NaN where the frame does not see the cell. ``None`` where it sees none of them."""
-    u, v, cos_view = pixel_maps(gf, grid, win)
-    with np.errstate(invalid="ignore"):
-        edge = np.minimum(np.minimum(u + 0.5, img.width - 0.5 - u),
-                          np.minimum(v + 0.5, img.height - 0.5 - v))
-        inside = edge >= 0.0
-    if not inside.any():
+           interpolation: Interpolation = "linear",
+           lattice: FrameLattice | None = None) -> tuple[np.ndarray, F32] | None:
+    """A frame's samples at a window's cells: ``values`` (thermal (h, w) float32 degC,
+    NaN where the frame's pixel is invalid; rgb (h, w, 3) uint8) and ``weight`` (h, w)
+    float32 (thermal: directness score, cos^2 of the viewing angle; rgb: feather
+    weight), ``UNSEEN`` (-1) where the frame does not see the cell. ``None`` where it sees none of them. ``lattice``: the
+    frame's lattice covering ``win`` (None: one made for the window)."""
+    lat = lattice or frame_lattice(gf, grid, win)
+    uv, score = lattice_maps(gf, grid, lat, win)
+    weight = frame_weight(uv, score, img.width, img.height, gf.kind)
+    if weight is None:
         return None
     f = img.factor
-    mx = np.where(inside, (u + 0.5) / f - 0.5, -1.0).astype(np.float32)
-    my = np.where(inside, (v + 0.5) / f - 0.5, -1.0).astype(np.float32)
-    out = cv2.remap(img.data, mx, my, _CV_INTERP[interpolation], borderMode=cv2.BORDER_REPLICATE)
-    values = out[None] if out.ndim == 2 else np.moveaxis(out, -1, 0)
-    score = cos_view if gf.kind == "thermal" else np.maximum(edge, 0.5) / (0.5 * min(img.width, img.height))
-    weight: F32 = np.where(inside, score, np.nan).astype(np.float32)
-    samples: F32 = np.asarray(values, dtype=np.float32)
-    return samples, weight
+    maps = uv if f == 1.0 else (uv + np.float32(0.5)) / np.float32(f) - np.float32(0.5)
+    values = cv2.remap(img.data, maps, None, _CV_INTERP[interpolation],
+                       borderMode=cv2.BORDER_REPLICATE)
+    return values, weight
 
 
-def pixel_maps(gf: GeoFrame, grid: MosaicGrid, win: PixelWindow, steps: tuple[int, ...] = (8, 4),
-               tol_px: float = 0.02) -> tuple[NDArray[np.float64], ...]:
-    """``GeoFrame.map_to_pixels`` at every cell of a window, fast: exact on a lattice of
-    every ``step`` cells, bilinear in between (the mapping is smooth), exact again where
-    the lattice straddles the edge of what the frame sees. Tries each step in turn while
-    the bilinear error at lattice-cell midpoints exceeds ``tol_px``, then goes exact."""
-    for step in steps:
-        if win.height < 2 * step or win.width < 2 * step:
-            break
-        maps = _lattice_maps(gf, grid, win, step, tol_px)
-        if maps is not None:
-            return maps
-    return gf.map_to_pixels(*grid.cell_centres(win))
-
-
-def _lattice_maps(gf: GeoFrame, grid: MosaicGrid, win: PixelWindow, step: int,
-                  tol_px: float) -> tuple[NDArray[np.float64], ...] | None:
-    """The maps from a lattice of every ``step`` cells; ``None`` where not accurate enough."""
-    kx, ky = -(-win.width // step) + 2, -(-win.height // step) + 2
-    # node k sits where cv2.resize puts source pixel k when enlarging by ``step``
-    cols = win.col0 + (np.arange(kx) - 1) * step + (step - 1) / 2
-    rows = win.row0 + (np.arange(ky) - 1) * step + (step - 1) / 2
-    e = grid.origin_m[0] + (cols[None, :] + 0.5) * grid.gsd_m
-    n = grid.origin_m[1] - (rows[:, None] + 0.5) * grid.gsd_m
-    coarse = np.stack(gf.map_to_pixels(e, n), axis=-1).astype(np.float32)
-    size = (kx * step, ky * step)
-    crop = (slice(step, step + win.height), slice(step, step + win.width))
-    fine = cv2.resize(coarse, size, interpolation=cv2.INTER_LINEAR)[crop].astype(np.float64)
-    if not _lattice_ok(gf, grid, win, fine, step, tol_px):
+def frame_weight(uv: F32, score: F32, width: int, height: int, kind: str) -> F32 | None:
+    """The weight of a ``width`` x ``height`` frame's samples at maps ``uv``, ``score``
+    (``lattice_maps``): thermal the score, rgb the feather weight; ``UNSEEN`` outside
+    the frame; ``None`` where the frame sees none of the cells."""
+    inside = cv2.inRange(uv, (-0.5, -0.5), (width - 0.5, height - 0.5)) > 0
+    if not inside.any():
         return None
-    near = cv2.resize(np.isfinite(coarse[..., 0]).astype(np.float32), size,
-                      interpolation=cv2.INTER_LINEAR)[crop]
-    redo = np.isnan(fine[..., 0]) & (near > 0)
-    if redo.any():
-        rr, cc = np.nonzero(redo)
-        e1 = grid.origin_m[0] + (win.col0 + cc + 0.5) * grid.gsd_m
-        n1 = grid.origin_m[1] - (win.row0 + rr + 0.5) * grid.gsd_m
-        fine[rr, cc] = np.stack(gf.map_to_pixels(e1, n1), axis=-1)
-    return fine[..., 0], fine[..., 1], fine[..., 2]
+    w = score if kind == "thermal" else feather(uv, width, height)
+    weight: F32 = np.where(inside, w, UNSEEN)
+    return weight
 
 
-def _lattice_ok(gf: GeoFrame, grid: MosaicGrid, win: PixelWindow, fine: NDArray[np.float64],
-                step: int, tol_px: float) -> bool:
-    """Whether the bilinear maps agree with the exact mapping half a step from the nodes."""
-    rr, cc = np.meshgrid(np.arange(step // 2, win.height, step), np.arange(step // 2, win.width, step),
-                         indexing="ij")
-    e = grid.origin_m[0] + (win.col0 + cc + 0.5) * grid.gsd_m
-    n = grid.origin_m[1] - (win.row0 + rr + 0.5) * grid.gsd_m
-    u, v, _ = gf.map_to_pixels(e, n)
-    with np.errstate(invalid="ignore"):
-        err = np.hypot(fine[rr, cc, 0] - u, fine[rr, cc, 1] - v)
-    err = err[np.isfinite(err)]
-    return err.size == 0 or float(err.max()) <= tol_px
+def feather(uv: F32, width: int, height: int) -> F32:
+    """RGB feather weight (float32): the distance to the nearest frame edge (frame pixels,
+    at least half a pixel) over half the frame's shorter side."""
+    u, v = uv[..., 0], uv[..., 1]
+    edge = np.minimum(np.minimum(u, np.float32(width - 1) - u),
+                      np.minimum(v, np.float32(height - 1) - v))
+    return (np.maximum(edge, np.float32(0.0)) + np.float32(0.5)) / np.float32(0.5 * min(width, height))
 
 
 def frame_windows(grid: MosaicGrid, gf: GeoFrame) -> Iterator[tuple[TileIndex, PixelWindow]]:
