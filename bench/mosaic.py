@@ -157,6 +157,18 @@ def save_frames(run: Any, cache: Path) -> None:
 
 
 @dataclass(frozen=True)
+class IdLoader:
+    """``load(frame_id)``: a thermal frame holding its own index everywhere, so that a
+    thermal mosaic shows which frame each pixel came from (``--ids``)."""
+
+    index: dict
+    shape: tuple
+
+    def __call__(self, frame_id: str) -> np.ndarray:
+        return np.full(self.shape, float(self.index[frame_id]), np.float32)
+
+
+@dataclass(frozen=True)
 class NpyLoader:
     """``load(frame_id)``: a frame decoded ahead by ``save_frames``."""
 
@@ -166,7 +178,8 @@ class NpyLoader:
         return np.load(self.cache / (frame_id.replace("/", "__") + ".npy"))
 
 
-def flight_child(name: str, kind: str, register: bool, save: Path | None) -> dict:
+def flight_child(name: str, kind: str, register: bool, save: Path | None,
+                 ids: bool = False) -> dict:
     """CPU seconds of one kind's mosaic of a flight: ``feed_many`` on the synchronous
     scheduler (decoded frames read from .npy: decoding is not counted), then the COG."""
     import inspect
@@ -178,9 +191,14 @@ def flight_child(name: str, kind: str, register: bool, save: Path | None) -> dic
     gfs = flight_geoframes(FLIGHTS[name], cache, register)[kind]
     grid = grid_for(gfs)
     extra = {"max_contributors": 4} if "max_contributors" in inspect.signature(Mosaic).parameters else {}
-    load = NpyLoader(cache)
+    load: Any = NpyLoader(cache)
+    if ids:
+        load = IdLoader({gf.frame_id: i for i, gf in enumerate(gfs)},
+                        (gfs[0].camera.height, gfs[0].camera.width))
     for gf in gfs[:3]:
         load(gf.frame_id)
+    import dask  # noqa: F401  (imports are not the mosaic's cost)
+    import dronepipe.stitching.batch  # noqa: F401
     with tempfile.TemporaryDirectory() as tmp:
         m = Mosaic(grid, kind, cache_tiles=64, workdir=tmp, **extra)
         m.prepare()
@@ -208,12 +226,15 @@ def main() -> None:
     ap.add_argument("--kinds", nargs="+", default=["thermal", "rgb"])
     ap.add_argument("--register", action="store_true", help="register the frames first")
     ap.add_argument("--save", type=Path, help="with --flights: save each mosaic as SAVE/FLIGHT-KIND.npy")
+    ap.add_argument("--ids", action="store_true",
+                    help="with --flights, thermal: frames hold their index (which frame won where)")
     args = ap.parse_args()
     if args.flights:
         for name in args.flights:
             for kind in args.kinds:
-                save = args.save / f"{name}-{kind}.npy" if args.save else None
-                print(json.dumps(flight_child(name, kind, args.register, save)), flush=True)
+                tag = "-ids" if args.ids else ""
+                save = args.save / f"{name}-{kind}{tag}.npy" if args.save else None
+                print(json.dumps(flight_child(name, kind, args.register, save, args.ids)), flush=True)
         return
     if args.child:
         print(json.dumps(child(int(args.child[0]), args.child[1], args.cache_tiles)))

@@ -67,6 +67,7 @@ from dronepipe.stitching.render import (
     frame_windows,
     lattice_maps,
     lattice_steps,
+    min_score,
     prepare_image,
     sample,
 )
@@ -110,13 +111,15 @@ def plan_blocks(grid: MosaicGrid, geoframes: Sequence[GeoFrame],
 
 
 def render_block(grid: MosaicGrid, kind: Kind, work: BlockWork, loader: Loader,
-                 interpolation: Interpolation = "linear",
-                 max_contributors: int | None = None) -> list[tuple[TileIndex, F32]]:
-    """Load and draw a block's frames into fresh tile accumulators (a dask task): one
-    lattice per frame, a coverage plan per tile (``coverage``), then every frame loaded
-    once and drawn where the plan says; RGB blends the best ``max_contributors`` frames
-    per pixel (None: all of them)."""
-    lats = [frame_lattice(gf, grid, _union(wins)) for gf, wins in work]
+                 interpolation: Interpolation = "linear", max_contributors: int | None = None,
+                 lattices: Sequence[FrameLattice] | None = None) -> list[tuple[TileIndex, F32]]:
+    """Load and draw a block's frames into fresh tile accumulators (a dask task): a
+    coverage plan per tile from the frames' ``lattices`` (``frame_lattice``, covering
+    their windows in the block; None: made here), then every frame loaded once and
+    drawn where the plan says (``coverage``); RGB blends the best ``max_contributors``
+    frames per pixel (None: all of them)."""
+    lats = list(lattices) if lattices is not None else \
+        [frame_lattice(gf, grid, _union(wins)) for gf, wins in work]
     plans = _plans(grid, kind, work, lats, max_contributors)
     accs = {t: compose.empty(kind, grid.tile) for t in plans}
     limits = _thresholds(grid, work, lats, plans, max_contributors) if kind == "rgb" else {}
@@ -145,7 +148,7 @@ def _plans(grid: MosaicGrid, kind: Kind, work: BlockWork, lats: list[FrameLattic
     cell = lattice_steps(kind)[0]
     per_tile: dict[TileIndex, list[tuple[int, PixelWindow, CellBounds]]] = defaultdict(list)
     for i, ((gf, wins), lat) in enumerate(zip(work, lats, strict=True)):
-        b = cell_bounds(lat, kind, gf.camera.width, gf.camera.height, cell)
+        b = cell_bounds(lat, kind, gf.camera.width, gf.camera.height, cell, min_score(gf))
         if keep is None and kind == "rgb":
             b = CellBounds(cell, b.row0, b.col0, np.full_like(b.lower, -np.inf),
                            np.full_like(b.upper, np.inf))
@@ -169,7 +172,7 @@ def _thresholds(grid: MosaicGrid, work: BlockWork, lats: list[FrameLattice],
         for i, win in plan.draws:
             gf = work[i][0]
             uv, score = lattice_maps(gf, grid, lats[i], win)
-            w = frame_weight(uv, score, gf.camera.width, gf.camera.height, "rgb")
+            w = frame_weight(uv, score, gf.camera.width, gf.camera.height, "rgb", min_score(gf))
             if w is None:
                 continue
             compose.top_weights(top[:, win.row0 - tw.row0:win.row0 - tw.row0 + win.height,
@@ -237,16 +240,28 @@ def render_blocks(grid: MosaicGrid, kind: Kind, geoframes: Sequence[GeoFrame], l
     log.info("mosaic: %d frames in %d blocks of %d x %d tiles, %d frame loads (%.2f per frame)",
              len(geoframes), len(plan), block_tiles, block_tiles, loads,
              loads / max(1, len(geoframes)))
+    lats = frame_lattices(grid, geoframes)
     with dask_scheduler(scheduler) as (sched, workers):
         batch = max(2, 2 * workers)
         for start in range(0, len(plan), batch):
             tasks = [opaque_task(render_block, grid, kind, work, loader, interpolation,
-                                 max_contributors)
+                                 max_contributors, [lats[id(gf)] for gf, _ in work])
                      for work in plan[start:start + batch]]
             for tiles in dask.compute(*tasks, scheduler=sched):
                 yield from tiles
             if progress is not None:
                 progress(min(start + batch, len(plan)), len(plan))
+
+
+def frame_lattices(grid: MosaicGrid, geoframes: Sequence[GeoFrame]) -> dict[int, FrameLattice]:
+    """One lattice per frame (by ``id``) over its footprint's window, made once on the
+    driver and shared by the blocks it meets (a few kB each)."""
+    out = {}
+    for gf in geoframes:
+        fw = grid.window_of_bounds(gf.bounds_m)
+        if fw is not None:
+            out[id(gf)] = frame_lattice(gf, grid, fw)
+    return out
 
 
 @contextmanager

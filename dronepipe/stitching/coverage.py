@@ -33,7 +33,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 from dronepipe.stitching.compose import Kind
@@ -77,9 +76,11 @@ class TilePlan:
     rest: F32
 
 
-def cell_bounds(lat: FrameLattice, kind: Kind, width: int, height: int, cell: int) -> CellBounds:
+def cell_bounds(lat: FrameLattice, kind: Kind, width: int, height: int, cell: int,
+                smin: np.float32) -> CellBounds:
     """The bounds of a frame's weight (thermal: score, cos^2; rgb: feather weight of a
-    ``width`` x ``height`` frame) on the plan cells its lattice covers."""
+    ``width`` x ``height`` frame seeing down to score ``smin``) on the plan cells its
+    lattice covers."""
     m = cell // lat.step
     nodes = lat.nodes
     rows, cols = (nodes.shape[0] - 2) // m, (nodes.shape[1] - 2) // m
@@ -88,11 +89,20 @@ def cell_bounds(lat: FrameLattice, kind: Kind, width: int, height: int, cell: in
         full = np.full((rows, cols), np.inf, np.float32)
         return CellBounds(cell, row0, col0, np.full_like(full, NONE), full)
     terms = _terms(nodes, kind, width, height)  # (ky, kx, 5): four edge distances, score
-    win = sliding_window_view(terms, (m + 2, m + 2), axis=(0, 1))[::m, ::m][:rows, :cols]
-    win = win.reshape(rows, cols, terms.shape[-1], -1)
+    seen = np.isfinite(terms[..., 4])
+    lo = _window_reduce(np.where(seen[..., None], terms, np.inf), m, rows, cols, np.minimum)
+    hi = _window_reduce(np.where(seen[..., None], terms, -np.inf), m, rows, cols, np.maximum)
+    n_seen = _window_reduce(seen.astype(np.int32), m, rows, cols, np.add)
     slack = 2.0 * _largest_step(terms)
-    lower, upper = _bounds(win, kind, width, height, slack)
+    lower, upper = _bounds(lo, hi, n_seen, (m + 2) ** 2, kind, width, height, slack, smin)
     return CellBounds(cell, row0, col0, lower, upper)
+
+
+def _window_reduce(a: np.ndarray, m: int, rows: int, cols: int, op: np.ufunc) -> np.ndarray:
+    """``op`` over the (m + 2) x (m + 2) nodes around each plan cell (stride m): the
+    nodes the cell's pixels are interpolated from."""
+    r = op.reduce([a[k:k + m * rows:m] for k in range(m + 2)])
+    return op.reduce([r[:, k:k + m * cols:m] for k in range(m + 2)])
 
 
 def _terms(nodes: F32, kind: Kind, width: int, height: int) -> F32:
@@ -114,17 +124,15 @@ def _largest_step(terms: F32) -> F32:
     return d.max(axis=0).astype(np.float32) if d.size else np.zeros(terms.shape[-1], np.float32)
 
 
-def _bounds(win: F32, kind: Kind, width: int, height: int, slack: F32) -> tuple[F32, F32]:
-    """Lower and upper weight bounds per cell from the terms of its nodes (rows, cols,
-    terms, nodes)."""
-    seen = np.isfinite(win[:, :, 4, :])
-    all_seen, any_seen = seen.all(axis=-1), seen.any(axis=-1)
-    with np.errstate(invalid="ignore"):
-        lo = np.where(seen[:, :, None, :], win, np.inf).min(axis=-1)
-        hi = np.where(seen[:, :, None, :], win, -np.inf).max(axis=-1)
+def _bounds(lo: F32, hi: F32, n_seen: np.ndarray, n_nodes: int, kind: Kind, width: int,
+            height: int, slack: F32, smin: np.float32) -> tuple[F32, F32]:
+    """Lower and upper weight bounds per cell from the least and largest terms of its
+    nodes (rows, cols, terms) and how many of its ``n_nodes`` are mapped: seen where
+    inside the image and at a score of at least ``smin``."""
+    all_seen, any_seen = n_seen == n_nodes, n_seen > 0
     hi = np.where(all_seen[..., None], hi, hi + slack)
-    inside = lo[..., :4].min(axis=-1) >= 0.0
-    reach = hi[..., :4].min(axis=-1)  # the largest edge distance a pixel can have
+    inside = (lo[..., :4].min(axis=-1) >= 0.0) & (lo[..., 4] >= smin)
+    reach = np.where(hi[..., 4] >= smin, hi[..., :4].min(axis=-1), -1.0)  # largest edge distance
     if kind == "thermal":
         low, up = lo[..., 4], hi[..., 4]
     else:

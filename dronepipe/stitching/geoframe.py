@@ -102,6 +102,17 @@ class GeoFrame:
         """Pixel ``(u, v)`` seeing grid points, and the cosine of the viewing ray's angle
         from the vertical there (1 = straight down). NaN where the frame does not see the
         point (outside its field of view, behind it, off the ground model, too oblique)."""
+        u, v, cos_view, ok = self.project_points(easting_m, northing_m)
+        return (np.where(ok, u, np.nan), np.where(ok, v, np.nan),
+                np.where(ok, cos_view, np.nan))
+
+    def project_points(self, easting_m: ArrayLike,
+                       northing_m: ArrayLike) -> tuple[F64, F64, F64, NDArray[np.bool_]]:
+        """``map_to_pixels`` before masking: the projection ``u, v`` and viewing cosine of
+        grid points (NaN only behind the camera or off the ground model), and ``ok``,
+        whether the frame sees them (in front, inside the undistorted image limits, not
+        too oblique). A mosaic interpolates the smooth unmasked values between lattice
+        nodes and tests visibility per pixel."""
         er, nr = self.correction.invert(easting_m, northing_m)
         h = self.ground.height_at(er, nr)
         pts = np.stack(np.broadcast_arrays(er, nr, h), axis=-1)
@@ -112,11 +123,12 @@ class GeoFrame:
             d = self.pose.centre_m - pts
             cos_view = d[..., 2] / np.linalg.norm(d, axis=-1)
             x0, x1, y0, y1 = self.norm_limits
-            ok = ((z > 0) & (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+            front = z > 0
+            ok = (front & (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
                   & (cos_view >= math.cos(self.max_off_nadir_rad)))
         u, v = self.camera.project(pc)
-        return (np.where(ok, u, np.nan), np.where(ok, v, np.nan),
-                np.where(ok, cos_view, np.nan))
+        return (np.where(front, u, np.nan), np.where(front, v, np.nan),
+                np.where(front, cos_view, np.nan), ok)
 
     def pixels_to_map(self, u: ArrayLike, v: ArrayLike) -> F64:
         """Corrected grid points (..., 3) seen at pixels ``(u, v)``: easting, northing (metres)

@@ -129,6 +129,11 @@ def frame_lattice(gf: GeoFrame, grid: MosaicGrid, win: PixelWindow,
     return FrameLattice(lat.step, lat.row0, lat.col0, lat.nodes, True, worst)
 
 
+def min_score(gf: GeoFrame) -> np.float32:
+    """The smallest thermal score (cos^2) a frame sees at: its off-nadir limit."""
+    return np.float32(math.cos(gf.max_off_nadir_rad) ** 2)
+
+
 def _lattice_at(gf: GeoFrame, grid: MosaicGrid, win: PixelWindow, step: int,
                 align: int) -> FrameLattice:
     """The nodes at ``step`` over ``win`` aligned outwards to ``align`` (a multiple of
@@ -139,8 +144,25 @@ def _lattice_at(gf: GeoFrame, grid: MosaicGrid, win: PixelWindow, step: int,
     kx = (-(-(win.col0 + win.width) // align) * align - c0) // step + 1
     rows = r0 + np.arange(ky) * step + step / 2  # node centres, grid pixel units (0 = edge)
     cols = c0 + np.arange(kx) * step + step / 2
-    nodes = _exact_at(gf, grid, rows[:, None], cols[None, :])
+    nodes = _raw_at(gf, grid, rows[:, None], cols[None, :])
     return FrameLattice(step, r0, c0, nodes, False, 0.0)
+
+
+def _raw_at(gf: GeoFrame, grid: MosaicGrid, rows: np.ndarray, cols: np.ndarray) -> F32:
+    """Like ``_exact_at``, unmasked (``GeoFrame.project_points``): NaN only behind the
+    camera or off the ground, so that the lattice is smooth across the image edge and the
+    off-nadir limit (both are tested per pixel); u, v = inf where a node outside the
+    image limits projects into the image (a distortion polynomial folding back), which
+    fails the lattice check."""
+    e = grid.origin_m[0] + cols * grid.gsd_m
+    n = grid.origin_m[1] - rows * grid.gsd_m
+    u, v, c, ok = gf.project_points(e, n)
+    w, h = gf.camera.width, gf.camera.height
+    with np.errstate(invalid="ignore"):
+        folded = ~ok & (u > -1.5) & (u < w + 0.5) & (v > -1.5) & (v < h + 0.5) \
+            & (c >= math.cos(gf.max_off_nadir_rad))
+    u, v = np.where(folded, np.inf, u), np.where(folded, np.inf, v)
+    return np.stack(np.broadcast_arrays(u, v, 1.0 / (c * c)), axis=-1).astype(np.float32)
 
 
 def _exact_at(gf: GeoFrame, grid: MosaicGrid, rows: np.ndarray, cols: np.ndarray) -> F32:
@@ -156,22 +178,33 @@ def _exact_at(gf: GeoFrame, grid: MosaicGrid, rows: np.ndarray, cols: np.ndarray
 
 def _lattice_error(gf: GeoFrame, grid: MosaicGrid, lat: FrameLattice) -> float:
     """The largest |interpolated - exact| (frame pixels) at the midpoints of the lattice's
-    edges and at its quad centres, where every node involved is seen."""
+    edges and at its quad centres where the interpolation lands in or next to the image
+    and the frame sees the probe (inf where a node folds, see ``_raw_at``)."""
     s, nd = lat.step, lat.nodes.astype(np.float64)
+    if np.isinf(nd).any():
+        return math.inf
     rows = lat.row0 + np.arange(nd.shape[0]) * s + s / 2
     cols = lat.col0 + np.arange(nd.shape[1]) * s + s / 2
     rm, cm = (rows[:-1] + rows[1:]) / 2, (cols[:-1] + cols[1:]) / 2
-    probes = (((rm[:, None], cols[None, :]), (nd[:-1] + nd[1:]) / 2),
-              ((rows[:, None], cm[None, :]), (nd[:, :-1] + nd[:, 1:]) / 2),
-              ((rm[:, None], cm[None, :]), (nd[:-1, :-1] + nd[1:, :-1] + nd[:-1, 1:] + nd[1:, 1:]) / 4))
-    worst = 0.0
-    for (rr, cc), interp in probes:
-        exact = _exact_at(gf, grid, rr, cc).astype(np.float64)
-        err = np.hypot(*(interp[..., :2] - exact[..., :2]).transpose(2, 0, 1))
-        err = err[np.isfinite(err)]
-        if err.size:
-            worst = max(worst, float(err.max()))
-    return worst
+    probes = ((rm[:, None], cols[None, :], (nd[:-1] + nd[1:]) / 2),
+              (rows[:, None], cm[None, :], (nd[:, :-1] + nd[:, 1:]) / 2),
+              (rm[:, None], cm[None, :], (nd[:-1, :-1] + nd[1:, :-1] + nd[:-1, 1:] + nd[1:, 1:]) / 4))
+    w, h = gf.camera.width, gf.camera.height
+    pr, pc, pv = [], [], []
+    for rr, cc, interp in probes:
+        u, v = interp[..., 0], interp[..., 1]
+        with np.errstate(invalid="ignore"):
+            near = (u > -2.0) & (u < w + 1.0) & (v > -2.0) & (v < h + 1.0)
+        ii, jj = np.nonzero(near)
+        pr.append(np.broadcast_to(rr, near.shape)[ii, jj])
+        pc.append(np.broadcast_to(cc, near.shape)[ii, jj])
+        pv.append(interp[ii, jj, :2])
+    if not sum(len(r) for r in pr):
+        return 0.0
+    exact = _exact_at(gf, grid, np.concatenate(pr), np.concatenate(pc)).astype(np.float64)
+    err = np.hypot(*(np.concatenate(pv) - exact[:, :2]).T)
+    err = err[np.isfinite(err)]
+    return float(err.max()) if err.size else 0.0
 
 
 def lattice_maps(gf: GeoFrame, grid: MosaicGrid, lat: FrameLattice,
@@ -226,11 +259,14 @@ def _exact_maps(gf: GeoFrame, grid: MosaicGrid, win: PixelWindow) -> tuple[F32, 
 def pixel_maps(gf: GeoFrame, grid: MosaicGrid, win: PixelWindow,
                steps: tuple[int, ...] | None = None,
                tol_px: float = TOL_PX) -> tuple[F32, F32, F32]:
-    """``GeoFrame.map_to_pixels`` at every cell of a window (u, v, cos; float32, NaN
-    unseen), through a lattice of the window (see the module)."""
+    """``GeoFrame.map_to_pixels`` at every cell of a window (u, v, cos; float32, NaN where
+    unseen: outside the image or beyond the off-nadir limit), through a lattice of the
+    window (see the module)."""
     lat = frame_lattice(gf, grid, win, steps, tol_px)
     uv, score = lattice_maps(gf, grid, lat, win)
-    return uv[..., 0], uv[..., 1], np.sqrt(score)
+    seen = visible(uv, score, gf.camera.width, gf.camera.height, min_score(gf))
+    u, v = np.where(seen, uv[..., 0], np.nan), np.where(seen, uv[..., 1], np.nan)
+    return u, v, np.where(seen, np.sqrt(score), np.nan)
 
 
 # -- sampling -------------------------------------------------------------------------------
@@ -244,7 +280,7 @@ def sample(gf: GeoFrame, img: FrameImage, grid: MosaicGrid, win: PixelWindow,
     frame's lattice covering ``win`` (None: one made for the window)."""
     lat = lattice or frame_lattice(gf, grid, win)
     uv, score = lattice_maps(gf, grid, lat, win)
-    weight = frame_weight(uv, score, img.width, img.height, gf.kind)
+    weight = frame_weight(uv, score, img.width, img.height, gf.kind, min_score(gf))
     if weight is None:
         return None
     f = img.factor
@@ -254,11 +290,20 @@ def sample(gf: GeoFrame, img: FrameImage, grid: MosaicGrid, win: PixelWindow,
     return values, weight
 
 
-def frame_weight(uv: F32, score: F32, width: int, height: int, kind: str) -> F32 | None:
-    """The weight of a ``width`` x ``height`` frame's samples at maps ``uv``, ``score``
-    (``lattice_maps``): thermal the score, rgb the feather weight; ``UNSEEN`` outside
-    the frame; ``None`` where the frame sees none of the cells."""
+def visible(uv: F32, score: F32, width: int, height: int, smin: np.float32) -> NDArray[np.bool_]:
+    """Where a ``width`` x ``height`` frame sees the cells of maps ``uv``, ``score``:
+    inside the image and at a score of at least ``smin`` (``min_score``)."""
     inside = cv2.inRange(uv, (-0.5, -0.5), (width - 0.5, height - 0.5)) > 0
+    inside &= score >= smin
+    return inside
+
+
+def frame_weight(uv: F32, score: F32, width: int, height: int, kind: str,
+                 smin: np.float32) -> F32 | None:
+    """The weight of a ``width`` x ``height`` frame's samples at maps ``uv``, ``score``
+    (``lattice_maps``): thermal the score, rgb the feather weight; ``UNSEEN`` where the
+    frame does not see the cell (``visible``); ``None`` where it sees none of them."""
+    inside = visible(uv, score, width, height, smin)
     if not inside.any():
         return None
     w = score if kind == "thermal" else feather(uv, width, height)

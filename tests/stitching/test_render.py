@@ -41,8 +41,10 @@ def test_the_lattice_error_is_checked_and_bounded(dist: tuple, kind: str) -> Non
     lat = frame_lattice(gf, grid, win)
     u, v, c = pixel_maps(gf, grid, win)
     ue, ve, ce = gf.map_to_pixels(*grid.cell_centres(win))
-    seen = np.isfinite(ue)
-    assert np.isfinite(u[seen]).all() and np.isnan(u[~seen]).all()
+    w, h = gf.camera.width, gf.camera.height
+    with np.errstate(invalid="ignore"):
+        seen = (ue >= -0.5) & (ue <= w - 0.5) & (ve >= -0.5) & (ve <= h - 0.5)
+    assert np.isfinite(u[seen]).all() and np.isnan(u[~seen & np.isnan(ue)]).all()
     err = float(np.max(np.hypot(u - ue, v - ve)[seen]))
     # every cell (not only the probes) within the tolerance the lattice was checked to
     assert err <= TOL_PX + 2e-3 and (lat.exact or lat.err_px <= TOL_PX)
@@ -67,5 +69,5 @@ def test_a_lattice_too_coarse_for_the_terrain_falls_back() -> None:
     assert lat.exact and lat.err_px > TOL_PX
     u, v, _ = pixel_maps(gf, grid, win)
     ue, ve, _ = gf.map_to_pixels(*grid.cell_centres(win))
-    seen = np.isfinite(ue)
-    assert np.max(np.hypot(u - ue, v - ve)[seen]) < 2e-3  # exact (float32)
+    seen = np.isfinite(u)
+    assert seen.sum() > 2000 and np.max(np.hypot(u - ue, v - ve)[seen]) < 2e-3  # exact (float32)
