@@ -53,16 +53,17 @@ from dronepipe.stitching.geoframe import GeoFrame
 from dronepipe.stitching.grid import MosaicGrid, PixelWindow, TileIndex
 from dronepipe.stitching.coverage import (
     CellBounds,
+    contributing_draws,
+    FrameCover,
     TilePlan,
-    cell_bounds,
     fallback_draws,
+    frame_cover,
     plan_tile,
     undecided,
 )
 from dronepipe.stitching.render import (
     FrameLattice,
     Interpolation,
-    frame_lattice,
     frame_weight,
     frame_windows,
     lattice_maps,
@@ -112,20 +113,23 @@ def plan_blocks(grid: MosaicGrid, geoframes: Sequence[GeoFrame],
 
 def render_block(grid: MosaicGrid, kind: Kind, work: BlockWork, loader: Loader,
                  interpolation: Interpolation = "linear", max_contributors: int | None = None,
-                 lattices: Sequence[FrameLattice] | None = None) -> list[tuple[TileIndex, F32]]:
+                 covers: Sequence[FrameCover] | None = None) -> list[tuple[TileIndex, F32]]:
     """Load and draw a block's frames into fresh tile accumulators (a dask task): a
-    coverage plan per tile from the frames' ``lattices`` (``frame_lattice``, covering
+    coverage plan per tile from the frames' ``covers`` (``frame_cover``, covering
     their windows in the block; None: made here), then every frame loaded once and
     drawn where the plan says (``coverage``); RGB blends the best ``max_contributors``
     frames per pixel (None: all of them)."""
-    lats = list(lattices) if lattices is not None else \
-        [frame_lattice(gf, grid, _union(wins)) for gf, wins in work]
-    plans = _plans(grid, kind, work, lats, max_contributors)
+    covers = list(covers) if covers is not None else \
+        [frame_cover(gf, grid, _union(wins)) for gf, wins in work]
+    lats = [c.lattice for c in covers]
+    plans = _plans(grid, kind, work, covers, max_contributors)
     accs = {t: compose.empty(kind, grid.tile) for t in plans}
     limits = _thresholds(grid, work, lats, plans, max_contributors) if kind == "rgb" else {}
     draws: dict[int, list[tuple[TileIndex, PixelWindow]]] = defaultdict(list)
     for t, plan in plans.items():
-        for i, win in plan.draws:
+        chosen = plan.draws if t not in limits else contributing_draws(
+            plan, limits[t], grid.tile_window(t), dict(_frame_windows_in(work, plan.frames, t)))
+        for i, win in chosen:
             draws[i].append((t, win))
     _draw(grid, kind, work, lats, draws, accs, limits, loader, interpolation)
     if kind == "thermal":
@@ -142,13 +146,13 @@ def _union(wins: list[tuple[TileIndex, PixelWindow]]) -> PixelWindow:
     return PixelWindow(r0, c0, r1 - r0, c1 - c0)
 
 
-def _plans(grid: MosaicGrid, kind: Kind, work: BlockWork, lats: list[FrameLattice],
+def _plans(grid: MosaicGrid, kind: Kind, work: BlockWork, covers: list[FrameCover],
            keep: int | None) -> dict[TileIndex, TilePlan]:
     """The coverage plan of every tile of the block (``keep`` None: every frame drawn)."""
     cell = lattice_steps(kind)[0]
     per_tile: dict[TileIndex, list[tuple[int, PixelWindow, CellBounds]]] = defaultdict(list)
-    for i, ((gf, wins), lat) in enumerate(zip(work, lats, strict=True)):
-        b = cell_bounds(lat, kind, gf.camera.width, gf.camera.height, cell, min_score(gf))
+    for i, ((_, wins), cover) in enumerate(zip(work, covers, strict=True)):
+        b = cover.bounds
         if keep is None and kind == "rgb":
             b = CellBounds(cell, b.row0, b.col0, np.full_like(b.lower, -np.inf),
                            np.full_like(b.upper, np.inf))
@@ -240,12 +244,12 @@ def render_blocks(grid: MosaicGrid, kind: Kind, geoframes: Sequence[GeoFrame], l
     log.info("mosaic: %d frames in %d blocks of %d x %d tiles, %d frame loads (%.2f per frame)",
              len(geoframes), len(plan), block_tiles, block_tiles, loads,
              loads / max(1, len(geoframes)))
-    lats = frame_lattices(grid, geoframes)
+    covers = frame_covers(grid, geoframes)
     with dask_scheduler(scheduler) as (sched, workers):
         batch = max(2, 2 * workers)
         for start in range(0, len(plan), batch):
             tasks = [opaque_task(render_block, grid, kind, work, loader, interpolation,
-                                 max_contributors, [lats[id(gf)] for gf, _ in work])
+                                 max_contributors, [covers[id(gf)] for gf, _ in work])
                      for work in plan[start:start + batch]]
             for tiles in dask.compute(*tasks, scheduler=sched):
                 yield from tiles
@@ -253,14 +257,14 @@ def render_blocks(grid: MosaicGrid, kind: Kind, geoframes: Sequence[GeoFrame], l
                 progress(min(start + batch, len(plan)), len(plan))
 
 
-def frame_lattices(grid: MosaicGrid, geoframes: Sequence[GeoFrame]) -> dict[int, FrameLattice]:
-    """One lattice per frame (by ``id``) over its footprint's window, made once on the
-    driver and shared by the blocks it meets (a few kB each)."""
+def frame_covers(grid: MosaicGrid, geoframes: Sequence[GeoFrame]) -> dict[int, FrameCover]:
+    """One lattice and its cell bounds per frame (by ``id``) over its footprint's window,
+    made once on the driver and shared by the blocks it meets (some 10 kB each)."""
     out = {}
     for gf in geoframes:
         fw = grid.window_of_bounds(gf.bounds_m)
         if fw is not None:
-            out[id(gf)] = frame_lattice(gf, grid, fw)
+            out[id(gf)] = frame_cover(gf, grid, fw)
     return out
 
 

@@ -36,8 +36,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dronepipe.stitching.compose import Kind
-from dronepipe.stitching.grid import PixelWindow, TileIndex, intersect
-from dronepipe.stitching.render import FrameLattice
+from dronepipe.stitching.geoframe import GeoFrame
+from dronepipe.stitching.grid import MosaicGrid, PixelWindow, TileIndex, intersect
+from dronepipe.stitching.render import FrameLattice, frame_lattice, lattice_steps, min_score
 
 F32 = NDArray[np.float32]
 Mask = NDArray[np.bool_]
@@ -74,6 +75,23 @@ class TilePlan:
     upper: F32
     drawn: Mask
     rest: F32
+
+
+@dataclass(frozen=True)
+class FrameCover:
+    """What a batch block needs of a frame's geometry: its ``lattice`` and the
+    ``bounds`` of its weight on the plan cells (made once per frame, on the driver)."""
+
+    lattice: FrameLattice
+    bounds: CellBounds
+
+
+def frame_cover(gf: GeoFrame, grid: MosaicGrid, win: PixelWindow) -> FrameCover:
+    """A frame's lattice over grid window ``win`` and its cell bounds."""
+    lat = frame_lattice(gf, grid, win)
+    cell = lattice_steps(gf.kind)[0]
+    return FrameCover(lat, cell_bounds(lat, gf.kind, gf.camera.width, gf.camera.height, cell,
+                                       min_score(gf)))
 
 
 def cell_bounds(lat: FrameLattice, kind: Kind, width: int, height: int, cell: int,
@@ -116,12 +134,11 @@ def _terms(nodes: F32, kind: Kind, width: int, height: int) -> F32:
 def _largest_step(terms: F32) -> F32:
     """The largest change of each term between neighbouring nodes (its slack near
     unseen nodes, where the maps are exact rather than interpolated)."""
-    with np.errstate(invalid="ignore"):
-        d0 = np.abs(np.diff(terms, axis=0)).reshape(-1, terms.shape[-1])
-        d1 = np.abs(np.diff(terms, axis=1)).reshape(-1, terms.shape[-1])
-    d = np.concatenate([d0, d1])
-    d = np.where(np.isfinite(d), d, 0.0)
-    return d.max(axis=0).astype(np.float32) if d.size else np.zeros(terms.shape[-1], np.float32)
+    if min(terms.shape[:2]) < 2:
+        return np.zeros(terms.shape[-1], np.float32)
+    d0 = np.fmax.reduce(np.abs(terms[1:] - terms[:-1]), axis=(0, 1))
+    d1 = np.fmax.reduce(np.abs(terms[:, 1:] - terms[:, :-1]), axis=(0, 1))
+    return np.nan_to_num(np.fmax(d0, d1)).astype(np.float32)
 
 
 def _bounds(lo: F32, hi: F32, n_seen: np.ndarray, n_nodes: int, kind: Kind, width: int,
@@ -198,12 +215,30 @@ def _box(mask: Mask, cells: PixelWindow, cell: int, win: PixelWindow) -> PixelWi
 def undecided(plan: TilePlan, score: F32, tile_win: PixelWindow) -> Mask:
     """Thermal: the plan cells (rows, cols) with a pixel whose score (the tile
     accumulator's, cut to ``tile_win``) is below a left-out frame's upper bound."""
+    return cell_min(plan, score, tile_win) < plan.rest
+
+
+def cell_min(plan: TilePlan, values: F32, tile_win: PixelWindow) -> F32:
+    """The least of ``values`` (the tile's pixels, cut to ``tile_win``) in each plan cell."""
     c, cells = plan.cell, plan.cells
     full = np.full((cells.height * c, cells.width * c), np.inf, np.float32)
     dr, dc = tile_win.row0 - cells.row0 * c, tile_win.col0 - cells.col0 * c
-    full[dr:dr + tile_win.height, dc:dc + tile_win.width] = score
-    low = full.reshape(cells.height, c, cells.width, c).min(axis=(1, 3))
-    return low < plan.rest
+    full[dr:dr + tile_win.height, dc:dc + tile_win.width] = values
+    return full.reshape(cells.height, c, cells.width, c).min(axis=(1, 3))
+
+
+def contributing_draws(plan: TilePlan, limit: F32, tile_win: PixelWindow,
+                       windows: dict[int, PixelWindow]) -> list[tuple[int, PixelWindow]]:
+    """RGB: the plan's draws cut to the cells where a frame can weigh more than the
+    threshold ``limit`` (the tile's (k+1)-th weights: a frame adds ``weight - limit``),
+    i.e. its upper bound exceeds the cell's least threshold."""
+    low = cell_min(plan, limit, tile_win)
+    out = []
+    for k, i in enumerate(plan.frames):
+        w = _box(plan.drawn[k] & (plan.upper[k] > low), plan.cells, plan.cell, windows[i])
+        if w is not None:
+            out.append((i, w))
+    return out
 
 
 def fallback_draws(plan: TilePlan, bad: Mask,
