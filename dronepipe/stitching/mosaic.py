@@ -179,9 +179,13 @@ class Mosaic:
         self.record_frames(geoframes)
 
     def merge_tile(self, t: TileIndex, acc: F32) -> None:
-        """Merge a tile accumulator rendered elsewhere (a dask task) into the mosaic."""
+        """Merge a tile accumulator rendered elsewhere (a dask task) into the mosaic; a
+        tile nothing touched yet takes ``acc`` itself (no copy: the caller lets go of it)."""
         with self._lock:
-            compose.merge(self.store.get(t), acc, self.kind)
+            if self.store.has(t):
+                compose.merge(self.store.get(t), acc, self.kind)
+            else:
+                self.store.put(t, acc)
             self._bump(t)
 
     def record_frames(self, geoframes: Sequence[GeoFrame]) -> None:

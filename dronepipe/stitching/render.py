@@ -234,7 +234,7 @@ def _maps(gf: GeoFrame, grid: MosaicGrid, lat: FrameLattice, win: PixelWindow) -
     if not seen.all() and seen.any():
         near = cv2.resize(seen.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)[crop]
         _redo(gf, grid, win, uv, q, np.isnan(q) & (near > 0))
-    return np.ascontiguousarray(uv), np.ascontiguousarray(q)
+    return uv, q  # views of the enlarged lattice: OpenCV takes their row stride
 
 
 def _redo(gf: GeoFrame, grid: MosaicGrid, win: PixelWindow, uv: F32, q: F32,

@@ -76,6 +76,17 @@ class TileStore:
             self._dirty.add(t)
         return acc
 
+    def put(self, t: TileIndex, acc: F32) -> None:
+        """Make ``acc`` (handed over, not copied) the accumulator of a tile nothing has
+        touched yet (a tile rendered elsewhere: no empty tile to merge it into)."""
+        if self.has(t):
+            raise ValueError(f"tile {t} already holds data")
+        self._cache.pop(t, None)  # an empty one read but never written
+        self._make_room(self.cache_tiles - 1)
+        self._cache[t] = acc
+        self._dirty.add(t)
+        self.max_in_memory = max(self.max_in_memory, len(self._cache))
+
     def read(self, t: TileIndex) -> F32 | None:
         """A copy of a touched tile's accumulator, ``None`` for an untouched one."""
         if not self.has(t):

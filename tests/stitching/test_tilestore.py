@@ -36,3 +36,16 @@ def test_bounded_cache_spills_and_reloads_exactly(tmp_path: Path) -> None:
 def test_cache_must_hold_a_tile(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         TileStore(lambda: np.zeros((1, 1, 1), np.float32), cache_tiles=0, directory=tmp_path)
+
+
+def test_put_hands_over_a_fresh_tile_and_spills_it_like_any(tmp_path: Path) -> None:
+    store = TileStore(lambda: np.zeros((2, 8, 8), np.float32), cache_tiles=2, directory=tmp_path)
+    for k in range(5):
+        acc = np.full((2, 8, 8), float(k), np.float32)
+        store.put(TileIndex(0, k), acc)
+        assert store.in_memory <= 2
+    assert store.spills == 3 and len(store.touched) == 5
+    assert all((store.read(TileIndex(0, k)) == k).all() for k in range(5))
+    with pytest.raises(ValueError, match="already"):
+        store.put(TileIndex(0, 1), np.zeros((2, 8, 8), np.float32))
+    store.close()
