@@ -179,7 +179,7 @@ class NpyLoader:
 
 
 def flight_child(name: str, kind: str, register: bool, save: Path | None,
-                 ids: bool = False) -> dict:
+                 ids: bool = False, repeat: int = 1) -> dict:
     """CPU seconds of one kind's mosaic of a flight: ``feed_many`` on the synchronous
     scheduler (decoded frames read from .npy: decoding is not counted), then the COG."""
     import inspect
@@ -199,12 +199,15 @@ def flight_child(name: str, kind: str, register: bool, save: Path | None,
         load(gf.frame_id)
     import dask  # noqa: F401  (imports are not the mosaic's cost)
     import dronepipe.stitching.batch  # noqa: F401
+    cpus = []
     with tempfile.TemporaryDirectory() as tmp:
-        m = Mosaic(grid, kind, cache_tiles=64, workdir=tmp, **extra)
-        m.prepare()
-        c0 = time.process_time()
-        m.feed_many(gfs, load, scheduler="synchronous")
-        cpu = time.process_time() - c0
+        for _ in range(repeat):  # the least of the repetitions: the machine is shared
+            m = Mosaic(grid, kind, cache_tiles=64, workdir=tmp, **extra)
+            m.prepare()
+            c0 = time.process_time()
+            m.feed_many(gfs, load, scheduler="synchronous")
+            cpus.append(time.process_time() - c0)
+        cpu = min(cpus)
         if save is not None:
             from dronepipe.stitching.grid import PixelWindow
             np.save(save, m.read_window(PixelWindow(0, 0, grid.height, grid.width)))
@@ -226,6 +229,7 @@ def main() -> None:
     ap.add_argument("--kinds", nargs="+", default=["thermal", "rgb"])
     ap.add_argument("--register", action="store_true", help="register the frames first")
     ap.add_argument("--save", type=Path, help="with --flights: save each mosaic as SAVE/FLIGHT-KIND.npy")
+    ap.add_argument("--repeat", type=int, default=1, help="with --flights: the least CPU of so many")
     ap.add_argument("--ids", action="store_true",
                     help="with --flights, thermal: frames hold their index (which frame won where)")
     args = ap.parse_args()
@@ -234,7 +238,8 @@ def main() -> None:
             for kind in args.kinds:
                 tag = "-ids" if args.ids else ""
                 save = args.save / f"{name}-{kind}{tag}.npy" if args.save else None
-                print(json.dumps(flight_child(name, kind, args.register, save, args.ids)), flush=True)
+                print(json.dumps(flight_child(name, kind, args.register, save, args.ids,
+                                                args.repeat)), flush=True)
         return
     if args.child:
         print(json.dumps(child(int(args.child[0]), args.child[1], args.cache_tiles)))

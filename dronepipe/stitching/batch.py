@@ -175,7 +175,7 @@ def _thresholds(grid: MosaicGrid, work: BlockWork, lats: list[FrameLattice],
         top = np.zeros((keep + 1, tw.height, tw.width), np.float32)
         for i, win in plan.draws:
             gf = work[i][0]
-            uv, score = lattice_maps(gf, grid, lats[i], win)
+            uv, score = lattice_maps(gf, grid, lats[i], win, need_score=False)
             w = frame_weight(uv, score, gf.camera.width, gf.camera.height, "rgb", min_score(gf))
             if w is None:
                 continue

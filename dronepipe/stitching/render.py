@@ -207,18 +207,21 @@ def _lattice_error(gf: GeoFrame, grid: MosaicGrid, lat: FrameLattice) -> float:
     return float(err.max()) if err.size else 0.0
 
 
-def lattice_maps(gf: GeoFrame, grid: MosaicGrid, lat: FrameLattice,
-                 win: PixelWindow) -> tuple[F32, F32]:
+def lattice_maps(gf: GeoFrame, grid: MosaicGrid, lat: FrameLattice, win: PixelWindow,
+                 need_score: bool = True) -> tuple[F32, F32 | None]:
     """The frame's maps at a window's cells (inside ``lat.window``): ``uv`` (h, w, 2)
     float32 frame pixels and the directness ``score`` (h, w) float32, cos^2 of the viewing
     angle (ordered as the cosine); NaN where the frame does not see the cell.
-    Interpolated from the lattice, exact where it is ``exact`` or near unseen nodes."""
-    uv, q = _maps(gf, grid, lat, win)
-    return uv, np.reciprocal(q, out=q)
+    Interpolated from the lattice, exact where it is ``exact`` or near unseen nodes.
+    Without ``need_score`` (RGB), ``score`` is None where no cell can be beyond the
+    off-nadir limit (the only use of it then)."""
+    uv, q = _maps(gf, grid, lat, win, need_score)
+    return uv, None if q is None else np.reciprocal(q, out=q)
 
 
-def _maps(gf: GeoFrame, grid: MosaicGrid, lat: FrameLattice, win: PixelWindow) -> tuple[F32, F32]:
-    """``uv`` and q (see ``_exact_at``) of a window's cells."""
+def _maps(gf: GeoFrame, grid: MosaicGrid, lat: FrameLattice, win: PixelWindow,
+          need_score: bool) -> tuple[F32, F32 | None]:
+    """``uv`` and q (see ``_exact_at``) of a window's cells (q None: see ``lattice_maps``)."""
     if lat.exact:
         return _exact_maps(gf, grid, win)
     s = lat.step
@@ -229,8 +232,10 @@ def _maps(gf: GeoFrame, grid: MosaicGrid, lat: FrameLattice, win: PixelWindow) -
     crop = (slice(s + dy, s + dy + win.height), slice(s + dx, s + dx + win.width))
     size = (kx * s, ky * s)
     uv = cv2.resize(sub[..., :2], size, interpolation=cv2.INTER_LINEAR)[crop]
-    q = cv2.resize(sub[..., 2], size, interpolation=cv2.INTER_LINEAR)[crop]
     seen = np.isfinite(sub[..., 2])
+    if not need_score and seen.all() and sub[..., 2].max() * min_score(gf) <= 1.0:
+        return uv, None  # q <= 1 / cos^2 of the off-nadir limit at every node, so everywhere
+    q = cv2.resize(sub[..., 2], size, interpolation=cv2.INTER_LINEAR)[crop]
     if not seen.all() and seen.any():
         near = cv2.resize(seen.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)[crop]
         _redo(gf, grid, win, uv, q, np.isnan(q) & (near > 0))
@@ -279,7 +284,7 @@ def sample(gf: GeoFrame, img: FrameImage, grid: MosaicGrid, win: PixelWindow,
     weight), ``UNSEEN`` (-1) where the frame does not see the cell. ``None`` where it sees none of them. ``lattice``: the
     frame's lattice covering ``win`` (None: one made for the window)."""
     lat = lattice or frame_lattice(gf, grid, win)
-    uv, score = lattice_maps(gf, grid, lat, win)
+    uv, score = lattice_maps(gf, grid, lat, win, gf.kind == "thermal")
     weight = frame_weight(uv, score, img.width, img.height, gf.kind, min_score(gf))
     if weight is None:
         return None
@@ -290,15 +295,18 @@ def sample(gf: GeoFrame, img: FrameImage, grid: MosaicGrid, win: PixelWindow,
     return values, weight
 
 
-def visible(uv: F32, score: F32, width: int, height: int, smin: np.float32) -> NDArray[np.bool_]:
+def visible(uv: F32, score: F32 | None, width: int, height: int,
+            smin: np.float32) -> NDArray[np.bool_]:
     """Where a ``width`` x ``height`` frame sees the cells of maps ``uv``, ``score``:
-    inside the image and at a score of at least ``smin`` (``min_score``)."""
+    inside the image and at a score of at least ``smin`` (``min_score``; no test where
+    ``score`` is None)."""
     inside = cv2.inRange(uv, (-0.5, -0.5), (width - 0.5, height - 0.5)) > 0
-    inside &= score >= smin
+    if score is not None:
+        inside &= score >= smin
     return inside
 
 
-def frame_weight(uv: F32, score: F32, width: int, height: int, kind: str,
+def frame_weight(uv: F32, score: F32 | None, width: int, height: int, kind: str,
                  smin: np.float32) -> F32 | None:
     """The weight of a ``width`` x ``height`` frame's samples at maps ``uv``, ``score``
     (``lattice_maps``): thermal the score, rgb the feather weight; ``UNSEEN`` where the
