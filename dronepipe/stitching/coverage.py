@@ -19,7 +19,14 @@ from the frames' lattices alone (no pixels):
   exact, so the best k+1 are drawn) of the frames that see the whole cell. Such a frame
   cannot win (thermal) or be among the best k+1 (RGB) at any pixel of the cell;
 - each frame is drawn over the box of its cells in the tile (a superset is harmless:
-  more frames than needed never change the result).
+  more frames than needed never change the result);
+- RGB in two passes (``batch``): the (k+1)-th largest weight at every pixel from the
+  planned frames' lattices alone, then each frame loaded and drawn only in the cells
+  where its upper bound exceeds that threshold somewhere (``contributing_draws``).
+
+On the simulated 300-frame flight a tile pixel is drawn from 2.1 frames (thermal) and
+4.8 (RGB, plus 5.0 weighed without pixels) instead of the 12.6 and 29.4 frame windows
+covering it.
 
 Thermal has one exception the geometry cannot see: a frame's pixels may be invalid
 (NaN: dead pixels). ``TilePlan.rest`` holds, per cell, the largest upper bound of the
