@@ -69,10 +69,11 @@ class CellBounds:
 
 @dataclass(frozen=True)
 class TilePlan:
-    """What to draw in a tile of plan cells ``cell`` x ``cell`` pixels: ``draws`` (frame index, grid window) in input order;
-    ``cells``: the tile's plan cells (global cell window); ``upper`` (frames, rows, cols)
-    the frames' upper bounds there and ``drawn`` where each is drawn; ``rest`` (rows,
-    cols) the largest upper bound of the frames not drawn (-inf: none)."""
+    """What to draw in a tile of plan cells ``cell`` x ``cell`` pixels: ``draws``
+    (frame index, grid window) in input order; ``cells``: the tile's plan cells (global
+    cell window); ``upper`` (frames, rows, cols) the frames' upper bounds there and
+    ``drawn`` where each is drawn; ``rest`` (rows, cols) the largest upper bound of the
+    frames not drawn (-inf: none)."""
 
     tile: TileIndex
     cell: int
@@ -168,8 +169,9 @@ def _bounds(lo: F32, hi: F32, n_seen: np.ndarray, n_nodes: int, kind: Kind, widt
     return lower, upper
 
 
-def plan_tile(tile: TileIndex, tile_win: PixelWindow, frames: list[tuple[int, PixelWindow, CellBounds]],
-              kind: Kind, keep: int) -> TilePlan:
+def plan_tile(tile: TileIndex, tile_win: PixelWindow,
+              frames: list[tuple[int, PixelWindow, CellBounds]], kind: Kind,
+              keep: int) -> TilePlan:
     """The plan of a tile drawn from ``frames`` (frame index, the frame's window in the
     tile, its bounds), in input order; ``keep``: RGB frames blended per pixel."""
     cell = frames[0][2].cell

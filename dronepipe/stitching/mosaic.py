@@ -9,9 +9,9 @@
 Tiles are held in a ``TileStore`` (a bounded cache spilled to disk), so memory does not
 grow with frames or area. How frames combine is ``compose``'s business (thermal: the
 most direct frame per pixel, never averaged; RGB: feathered, in batch only the best
-``max_contributors`` frames per pixel); which frames a batch tile draws, ``coverage``'s. For a tile server,
-``version``/``changes_since`` say which tiles changed and ``read_window`` reads any part
-of the current mosaic; all public methods are thread-safe.
+``max_contributors`` frames per pixel); which frames a batch tile draws, ``coverage``'s.
+For a tile server, ``version``/``changes_since`` say which tiles changed and
+``read_window`` reads any part of the current mosaic; all public methods are thread-safe.
 """
 
 from __future__ import annotations

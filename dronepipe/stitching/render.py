@@ -281,8 +281,9 @@ def sample(gf: GeoFrame, img: FrameImage, grid: MosaicGrid, win: PixelWindow,
     """A frame's samples at a window's cells: ``values`` (thermal (h, w) float32 degC,
     NaN where the frame's pixel is invalid; rgb (h, w, 3) uint8) and ``weight`` (h, w)
     float32 (thermal: directness score, cos^2 of the viewing angle; rgb: feather
-    weight), ``UNSEEN`` (-1) where the frame does not see the cell. ``None`` where it sees none of them. ``lattice``: the
-    frame's lattice covering ``win`` (None: one made for the window)."""
+    weight), ``UNSEEN`` (-1) where the frame does not see the cell. ``None`` where it
+    sees none of them. ``lattice``: the frame's lattice covering ``win`` (None: one
+    made for the window)."""
     lat = lattice or frame_lattice(gf, grid, win)
     uv, score = lattice_maps(gf, grid, lat, win, gf.kind == "thermal")
     weight = frame_weight(uv, score, img.width, img.height, gf.kind, min_score(gf))

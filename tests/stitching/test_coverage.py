@@ -85,7 +85,9 @@ def test_dead_thermal_pixels_are_filled_by_the_frames_left_out(flight: list[GeoF
 
 def colour_frames(gfs: list[GeoFrame], seed: int = 1) -> tuple[dict[str, np.ndarray], np.ndarray]:
     grey = np.random.default_rng(seed).integers(0, 256, len(gfs))
-    return {gf.frame_id: rgb(np.full((128, 160), float(g))) for gf, g in zip(gfs, grey, strict=True)}, grey
+    frames = {gf.frame_id: rgb(np.full((128, 160), float(g)))
+              for gf, g in zip(gfs, grey, strict=True)}
+    return frames, grey
 
 
 def test_rgb_blends_at_most_k_frames_with_faded_weights(flight: list[GeoFrame]) -> None:
