@@ -15,8 +15,9 @@ bilinearly in float32 between the nodes. The lattice is checked against the exac
 mapping halfway between nodes (edge midpoints and quad centres, where a bilinear
 interpolant of a smooth map errs most); where it errs by more than ``TOL_PX`` (strong
 lens distortion, DEM relief) a finer step is tried, then the exact mapping per cell.
-Near the edge of what the frame sees (lattice nodes without a mapping) the cells are
-mapped exactly. All per-pixel work is float32 (pixel coordinates below 10^4 keep
+Near the edge of what the frame sees (lattice nodes without a mapping, and cells within
+``EDGE_BAND_PX`` of the image edge) the cells are mapped exactly, so that the coverage
+mask is what the exact mapping sees. All per-pixel work is float32 (pixel coordinates below 10^4 keep
 ~10^-3 px; scores and weights 10^-7 relative).
 """
 
@@ -38,6 +39,7 @@ F32 = NDArray[np.float32]
 Interpolation = Literal["linear", "nearest"]
 _CV_INTERP = {"linear": cv2.INTER_LINEAR, "nearest": cv2.INTER_NEAREST}
 TOL_PX = 0.02  # largest lattice interpolation error accepted, frame pixels
+EDGE_BAND_PX = TOL_PX + 0.005  # cells this close to the image edge are mapped exactly
 UNSEEN = np.float32(-1.0)  # the weight of a cell the frame does not see
 
 
@@ -233,24 +235,42 @@ def _maps(gf: GeoFrame, grid: MosaicGrid, lat: FrameLattice, win: PixelWindow,
     size = (kx * s, ky * s)
     uv = cv2.resize(sub[..., :2], size, interpolation=cv2.INTER_LINEAR)[crop]
     seen = np.isfinite(sub[..., 2])
+    edge = _near_edge(uv, sub, gf.camera.width, gf.camera.height)
     if not need_score and seen.all() and sub[..., 2].max() * min_score(gf) <= 1.0:
+        _redo(gf, grid, win, uv, None, edge)
         return uv, None  # q <= 1 / cos^2 of the off-nadir limit at every node, so everywhere
     q = cv2.resize(sub[..., 2], size, interpolation=cv2.INTER_LINEAR)[crop]
     if not seen.all() and seen.any():
         near = cv2.resize(seen.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)[crop]
-        _redo(gf, grid, win, uv, q, np.isnan(q) & (near > 0))
+        edge |= np.isnan(q) & (near > 0)
+    _redo(gf, grid, win, uv, q, edge)
     return uv, q  # views of the enlarged lattice: OpenCV takes their row stride
 
 
-def _redo(gf: GeoFrame, grid: MosaicGrid, win: PixelWindow, uv: F32, q: F32,
+def _near_edge(uv: F32, sub: F32, width: int, height: int) -> NDArray[np.bool_]:
+    """Cells whose interpolated ``uv`` lie within ``EDGE_BAND_PX`` of the image edge,
+    where only the exact mapping says whether the frame sees them (none where every
+    node of ``sub`` is well inside: the cells are convex combinations of them)."""
+    b = EDGE_BAND_PX
+    u, v = sub[..., 0], sub[..., 1]
+    with np.errstate(invalid="ignore"):
+        if ((u >= b - 0.5) & (u <= width - 0.5 - b) & (v >= b - 0.5) & (v <= height - 0.5 - b)).all():
+            return np.zeros(uv.shape[:2], bool)
+    loose = cv2.inRange(uv, (-0.5 - b, -0.5 - b), (width - 0.5 + b, height - 0.5 + b))
+    tight = cv2.inRange(uv, (-0.5 + b, -0.5 + b), (width - 0.5 - b, height - 0.5 - b))
+    return loose != tight
+
+
+def _redo(gf: GeoFrame, grid: MosaicGrid, win: PixelWindow, uv: F32, q: F32 | None,
           redo: NDArray[np.bool_]) -> None:
-    """Exact maps at the ``redo`` cells of a window, in place."""
+    """Exact maps at the ``redo`` cells of a window, in place (NaN where unseen)."""
     if not redo.any():
         return
     rr, cc = np.nonzero(redo)
     ex = _exact_at(gf, grid, win.row0 + rr + 0.5, win.col0 + cc + 0.5)
     uv[rr, cc] = ex[:, :2]
-    q[rr, cc] = ex[:, 2]
+    if q is not None:
+        q[rr, cc] = ex[:, 2]
 
 
 def _exact_maps(gf: GeoFrame, grid: MosaicGrid, win: PixelWindow) -> tuple[F32, F32]:
