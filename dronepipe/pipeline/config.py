@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dronepipe.errors import DronepipeError
+from dronepipe.pipeline.framecache import DEFAULT_MAX_MB
 from dronepipe.thermal import DecodeOptions
 from dronepipe.thermal.detection import DetectionConfig
 
@@ -61,6 +62,9 @@ class ProcessConfig:
     ``position_sigma_m``: one-sigma horizontal error of the frames on the map after
     adjustment (metres), the floor of each hotspot's stated uncertainty.
     ``video``: how videos are found, timed and sampled (``VideoOptions``).
+    ``frame_cache_mb``: megabytes of decoded frames shared by the stages
+    (``pipeline.framecache``); ``cache_tiles``: mosaic tiles held in memory (the rest
+    spill to disk). Neither changes a product, only how often a frame is decoded.
     """
 
     flight: Path | None
@@ -79,6 +83,7 @@ class ProcessConfig:
     register: bool = True
     scheduler: Any = "threads"
     cache_tiles: int = 64
+    frame_cache_mb: float = DEFAULT_MAX_MB
     decode: DecodeOptions = DecodeOptions()
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     position_sigma_m: float = 1.0

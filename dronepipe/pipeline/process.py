@@ -79,7 +79,10 @@ class _Run:
     videos: VideoFrames | None = None
     set_aside: dict[str, int] = field(default_factory=dict)
     extracted: dict[str, Path] = field(default_factory=dict)
-    decoded: FrameCache = field(default_factory=FrameCache)  # frames shared by the stages
+    decoded: FrameCache = field(init=False)  # frames shared by the stages
+
+    def __post_init__(self) -> None:
+        self.decoded = FrameCache(int(self.config.frame_cache_mb * 2**20))
 
 
 def process(config: ProcessConfig, progress: Progress | None = None) -> ProcessResult:
