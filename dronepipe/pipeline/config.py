@@ -82,7 +82,7 @@ class ProcessConfig:
     gsd_m: float | None = None
     register: bool = True
     scheduler: Any = "threads"
-    cache_tiles: int = 64
+    cache_tiles: int = 16
     frame_cache_mb: float = DEFAULT_MAX_MB
     decode: DecodeOptions = DecodeOptions()
     detection: DetectionConfig = field(default_factory=DetectionConfig)

@@ -36,7 +36,8 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-DEFAULT_MAX_MB = 256
+DEFAULT_MAX_MB = 64
+DEFAULT_MIN_FRAMES = 32
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,8 @@ class CacheStats:
 class FrameCache:
     """Decoded frames by key, at most ``max_bytes`` held (see the module)."""
 
-    def __init__(self, max_bytes: int = DEFAULT_MAX_MB * 2**20, min_frames: int = 64) -> None:
+    def __init__(self, max_bytes: int = DEFAULT_MAX_MB * 2**20,
+                 min_frames: int = DEFAULT_MIN_FRAMES) -> None:
         self.max_bytes = int(max_bytes)
         self.min_frames = max(1, int(min_frames))
         self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
@@ -65,6 +67,10 @@ class FrameCache:
 
     def __reduce__(self) -> tuple[Callable[[int, int], FrameCache], tuple[int, int]]:
         return worker_cache, (self.max_bytes, self.min_frames)
+
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._items
 
     def get(self, key: Hashable, load: Callable[[], T], nbytes: Callable[[T], int]) -> T:
         """The value under ``key``, from ``load()`` on a miss (``nbytes(value)``: its
@@ -123,7 +129,7 @@ _worker: FrameCache | None = None
 _worker_lock = threading.Lock()
 
 
-def worker_cache(max_bytes: int, min_frames: int = 64) -> FrameCache:
+def worker_cache(max_bytes: int, min_frames: int = DEFAULT_MIN_FRAMES) -> FrameCache:
     """This process's own cache (a dask worker process's): made on first use, with the
     largest ``max_bytes`` asked for so far."""
     global _worker
