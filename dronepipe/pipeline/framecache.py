@@ -5,14 +5,18 @@ JPEG about 25 ms, a DJI R-JPEG 250-500 ms), and a batch run loads each frame sev
 times: registration once, the mosaic once per block of tiles the frame touches, hotspot
 detection once. ``FrameCache`` keeps decoded frames:
 
-- bounded in bytes (``max_bytes``); the least recently used frames are dropped first,
-  so memory does not grow with the flight (a flight larger than the cache gets the
-  reuse between neighbouring mosaic blocks, not between stages);
+- bounded in bytes (``max_bytes``, 64 MB by default); the least recently used frames
+  are dropped first. The bound is what keeps the peak flat: it is below what even a
+  short flight decodes (50 thermal frames of 640 x 512 are 65 MB), so every flight
+  holds the same. A cache that grew to 256 MB put 363 MB more peak RSS on 300 frames
+  than on 50 (``bench/memory.py``); at 64 MB registration still decodes a frame once,
+  the mosaic about twice (one block row of a wide flight meets more frames than the
+  cache holds) and the hotspot stage hardly ever (``pipeline.hotspots``);
 - only frames of at most ``max_bytes / min_frames`` are kept: a cache holding fewer
   frames than a mosaic block row needs is emptied before they come round again (on
   300 frames of 2000 x 1500 RGB, 9 MB each, a 256 MB cache served 4 % of the loads and
   added 490 MB of peak RSS, the heap fragmenting), while 640 x 512 thermal frames
-  (1.3 MB), whose radiometric decoders are the slow ones, fit by the hundred;
+  (1.3 MB), whose radiometric decoders are the slow ones, fit by the dozen;
 - thread-safe: dask threads share it, and a frame one thread is decoding is waited for
   by the others rather than decoded again;
 - one per run in the driving process (``FrameCache()``, dropped with the run); pickled

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from dronepipe.errors import DronepipeError
 from dronepipe.flightlogs import read_telemetry
 from dronepipe.flightlogs.telemetry import Telemetry
@@ -27,7 +29,7 @@ from dronepipe.frames.discover import Discovery, discover_frames
 from dronepipe.frames.refs import FrameRef, Posed, Rejected
 from dronepipe.pipeline.config import ProcessConfig
 from dronepipe.pipeline.framecache import FrameCache
-from dronepipe.pipeline.hotspots import track_hotspots
+from dronepipe.pipeline.hotspots import EarlyDetections, track_hotspots
 from dronepipe.pipeline.inputs import FlightInputs, find_inputs
 from dronepipe.pipeline.loader import FrameLoader, frame_id
 from dronepipe.pipeline.place import (
@@ -80,6 +82,7 @@ class _Run:
     set_aside: dict[str, int] = field(default_factory=dict)
     extracted: dict[str, Path] = field(default_factory=dict)
     decoded: FrameCache = field(init=False)  # frames shared by the stages
+    early: EarlyDetections | None = None  # thermal detections made as stages load frames
 
     def __post_init__(self) -> None:
         self.decoded = FrameCache(int(self.config.frame_cache_mb * 2**20))
@@ -106,7 +109,7 @@ def _stages(run: _Run) -> ProcessResult:
     loader = _loader(run)
     thermal = run.geoframes.get("thermal", [])
     hotspots = track_hotspots(thermal, loader, config.detection, config.position_sigma_m,
-                              run.progress) if thermal else []
+                              run.progress, run.early) if thermal else []
     run.timings_s["hotspots"] = round(time.perf_counter() - t0, 3)
     t0 = time.perf_counter()
     result = write_products(run, hotspots)
@@ -208,6 +211,8 @@ def _placement(run: _Run) -> None:
     run.rejected.extend(rejected)
     for gf in placed:
         run.geoframes.setdefault(gf.kind, []).append(gf)
+    if run.geoframes.get("thermal"):
+        run.early = EarlyDetections(run.geoframes["thermal"], cfg.detection)
     if not placed:
         raise DronepipeError(f"no frame could be placed on the map (first reason: "
                              f"{rejected[0].reason if rejected else 'none'})")
@@ -220,13 +225,20 @@ def _loader(run: _Run) -> FrameLoader:
                        run.decoded)
 
 
+def _detecting_loader(run: _Run) -> Callable[[str], np.ndarray]:
+    """The loader for registration and the mosaics: it also detects hotspots in the
+    thermal frames it decodes, so the hotspot stage need not decode them again."""
+    loader = _loader(run)
+    return run.early.tap(loader) if run.early is not None else loader
+
+
 def _registration(run: _Run) -> None:
     """RGB frames register among themselves; thermal frames take their RGB twin's
     correction and are refined among themselves (low-texture thermal alone fails at
     sensor-noise contrast), or register alone where the flight has no RGB."""
     if not run.config.register:
         return
-    loader = _loader(run)
+    loader = _detecting_loader(run)
     reg_cfg = RegistrationConfig(scheduler=run.config.scheduler)
     poses = {frame_id(p.frame): p.pose for p in run.posed}
 
@@ -256,7 +268,7 @@ def _registration(run: _Run) -> None:
 
 def _mosaics(run: _Run) -> None:
     cfg = run.config
-    loader = _loader(run)
+    loader = _detecting_loader(run)
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
     for kind in ("thermal", "rgb"):
         gfs = run.geoframes.get(kind)
