@@ -65,6 +65,8 @@ class ProcessConfig:
     ``frame_cache_mb``: megabytes of decoded frames shared by the stages
     (``pipeline.framecache``); ``cache_tiles``: mosaic tiles held in memory (the rest
     spill to disk). Neither changes a product, only how often a frame is decoded.
+    ``malloc_arenas``: at most this many glibc malloc arenas for the run (None: as the
+    C library decides; see ``pipeline.arenas``).
     """
 
     flight: Path | None
@@ -84,6 +86,7 @@ class ProcessConfig:
     scheduler: Any = "threads"
     cache_tiles: int = 16
     frame_cache_mb: float = DEFAULT_MAX_MB
+    malloc_arenas: int | None = 2
     decode: DecodeOptions = DecodeOptions()
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     position_sigma_m: float = 1.0

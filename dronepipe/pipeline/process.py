@@ -27,6 +27,7 @@ from dronepipe.flightlogs.telemetry import Telemetry
 from dronepipe.flightlogs.timesync import pose_frames
 from dronepipe.frames.discover import Discovery, discover_frames
 from dronepipe.frames.refs import FrameRef, Posed, Rejected
+from dronepipe.pipeline.arenas import limit_arenas, trim
 from dronepipe.pipeline.config import ProcessConfig
 from dronepipe.pipeline.framecache import FrameCache
 from dronepipe.pipeline.hotspots import EarlyDetections, track_hotspots
@@ -91,6 +92,8 @@ class _Run:
 def process(config: ProcessConfig, progress: Progress | None = None) -> ProcessResult:
     """Run the whole after-flight job; see the module docstring. Raises
     ``DronepipeError`` where nothing usable remains (no frames, no poses)."""
+    if config.malloc_arenas:
+        limit_arenas(config.malloc_arenas)
     run = _Run(config, progress or (lambda stage, done, total: None))
     try:
         return _stages(run)
@@ -104,6 +107,7 @@ def _stages(run: _Run) -> ProcessResult:
                         ("registration", _registration), ("mosaics", _mosaics)):
         t0 = time.perf_counter()
         stage(run)
+        trim()
         run.timings_s[name] = round(time.perf_counter() - t0, 3)
     t0 = time.perf_counter()
     loader = _loader(run)
