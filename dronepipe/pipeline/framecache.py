@@ -8,10 +8,12 @@ detection once. ``FrameCache`` keeps decoded frames:
 - bounded in bytes (``max_bytes``, 64 MB by default); the least recently used frames
   are dropped first. The bound is what keeps the peak flat: it is below what even a
   short flight decodes (50 thermal frames of 640 x 512 are 65 MB), so every flight
-  holds the same. A cache that grew to 256 MB put 363 MB more peak RSS on 300 frames
-  than on 50 (``bench/memory.py``); at 64 MB registration still decodes a frame once,
-  the mosaic about twice (one block row of a wide flight meets more frames than the
-  cache holds) and the hotspot stage hardly ever (``pipeline.hotspots``);
+  holds the same (the 256 MB it had, with 64 mosaic tiles in memory, let the peak of
+  ``process`` grow from 414 MB on 50 thermal frames to 777 MB on 300,
+  ``bench/memory.py``). At 64 MB registration decodes a frame once, the mosaic two to
+  three times (a block row of a wide flight meets more frames than the cache holds;
+  even an oracle's choice of what to drop would need about twice the cache for one
+  decode) and the hotspot stage hardly ever (``pipeline.hotspots``);
 - only frames of at most ``max_bytes / min_frames`` are kept: a cache holding fewer
   frames than a mosaic block row needs is emptied before they come round again (on
   300 frames of 2000 x 1500 RGB, 9 MB each, a 256 MB cache served 4 % of the loads and

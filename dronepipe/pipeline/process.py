@@ -6,6 +6,12 @@ the stills' clock offset where there are stills; ``video_frames``) -> place on t
 (flat ground or DEM) -> register and adjust -> orthomosaics (dask, tiled) -> hotspots (detect per frame, track on the map) ->
 products (COGs, hotspot files, situation report, process.json).
 
+Memory does not grow with the flight: the stages share one frame cache of fixed size
+(``frame_cache_mb``), the mosaic holds ``cache_tiles`` tiles, hotspots are detected as
+registration loads each frame (``hotspots.EarlyDetections``) and only their small
+records kept, and the allocator keeps few arenas and is trimmed between stages
+(``arenas``). ``bench/memory.py`` measures it.
+
 The live mode composes the same stage functions frame by frame; nothing here is
 copied there.
 """
