@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dronepipe.errors import DronepipeError
+from dronepipe.pipeline.framecache import DEFAULT_MAX_MB
 from dronepipe.thermal import DecodeOptions
 from dronepipe.thermal.detection import DetectionConfig
 
@@ -61,6 +62,11 @@ class ProcessConfig:
     ``position_sigma_m``: one-sigma horizontal error of the frames on the map after
     adjustment (metres), the floor of each hotspot's stated uncertainty.
     ``video``: how videos are found, timed and sampled (``VideoOptions``).
+    ``frame_cache_mb``: megabytes of decoded frames shared by the stages
+    (``pipeline.framecache``); ``cache_tiles``: mosaic tiles held in memory (the rest
+    spill to disk). Neither changes a product, only how often a frame is decoded.
+    ``malloc_arenas``: at most this many glibc malloc arenas for the run (None: as the
+    C library decides; see ``pipeline.arenas``).
     """
 
     flight: Path | None
@@ -78,7 +84,9 @@ class ProcessConfig:
     gsd_m: float | None = None
     register: bool = True
     scheduler: Any = "threads"
-    cache_tiles: int = 64
+    cache_tiles: int = 16
+    frame_cache_mb: float = DEFAULT_MAX_MB
+    malloc_arenas: int | None = 2
     decode: DecodeOptions = DecodeOptions()
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     position_sigma_m: float = 1.0

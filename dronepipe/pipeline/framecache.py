@@ -5,14 +5,20 @@ JPEG about 25 ms, a DJI R-JPEG 250-500 ms), and a batch run loads each frame sev
 times: registration once, the mosaic once per block of tiles the frame touches, hotspot
 detection once. ``FrameCache`` keeps decoded frames:
 
-- bounded in bytes (``max_bytes``); the least recently used frames are dropped first,
-  so memory does not grow with the flight (a flight larger than the cache gets the
-  reuse between neighbouring mosaic blocks, not between stages);
+- bounded in bytes (``max_bytes``, 64 MB by default); the least recently used frames
+  are dropped first. The bound is what keeps the peak flat: it is below what even a
+  short flight decodes (50 thermal frames of 640 x 512 are 65 MB), so every flight
+  holds the same (the 256 MB it had, with 64 mosaic tiles in memory, let the peak of
+  ``process`` grow from 414 MB on 50 thermal frames to 777 MB on 300,
+  ``bench/memory.py``). At 64 MB registration decodes a frame once, the mosaic two to
+  three times (a block row of a wide flight meets more frames than the cache holds;
+  even an oracle's choice of what to drop would need about twice the cache for one
+  decode) and the hotspot stage hardly ever (``pipeline.hotspots``);
 - only frames of at most ``max_bytes / min_frames`` are kept: a cache holding fewer
   frames than a mosaic block row needs is emptied before they come round again (on
   300 frames of 2000 x 1500 RGB, 9 MB each, a 256 MB cache served 4 % of the loads and
   added 490 MB of peak RSS, the heap fragmenting), while 640 x 512 thermal frames
-  (1.3 MB), whose radiometric decoders are the slow ones, fit by the hundred;
+  (1.3 MB), whose radiometric decoders are the slow ones, fit by the dozen;
 - thread-safe: dask threads share it, and a frame one thread is decoding is waited for
   by the others rather than decoded again;
 - one per run in the driving process (``FrameCache()``, dropped with the run); pickled
@@ -36,7 +42,8 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-DEFAULT_MAX_MB = 256
+DEFAULT_MAX_MB = 64
+DEFAULT_MIN_FRAMES = 32
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,8 @@ class CacheStats:
 class FrameCache:
     """Decoded frames by key, at most ``max_bytes`` held (see the module)."""
 
-    def __init__(self, max_bytes: int = DEFAULT_MAX_MB * 2**20, min_frames: int = 64) -> None:
+    def __init__(self, max_bytes: int = DEFAULT_MAX_MB * 2**20,
+                 min_frames: int = DEFAULT_MIN_FRAMES) -> None:
         self.max_bytes = int(max_bytes)
         self.min_frames = max(1, int(min_frames))
         self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
@@ -65,6 +73,10 @@ class FrameCache:
 
     def __reduce__(self) -> tuple[Callable[[int, int], FrameCache], tuple[int, int]]:
         return worker_cache, (self.max_bytes, self.min_frames)
+
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._items
 
     def get(self, key: Hashable, load: Callable[[], T], nbytes: Callable[[T], int]) -> T:
         """The value under ``key``, from ``load()`` on a miss (``nbytes(value)``: its
@@ -123,7 +135,7 @@ _worker: FrameCache | None = None
 _worker_lock = threading.Lock()
 
 
-def worker_cache(max_bytes: int, min_frames: int = 64) -> FrameCache:
+def worker_cache(max_bytes: int, min_frames: int = DEFAULT_MIN_FRAMES) -> FrameCache:
     """This process's own cache (a dask worker process's): made on first use, with the
     largest ``max_bytes`` asked for so far."""
     global _worker

@@ -74,6 +74,11 @@ class FrameLoader:
         ``radiometric`` False, for a video frame)."""
         return self._cached(fid, "temperature", lambda: self._temperature(fid))
 
+    def is_cached(self, fid: str, what: str = "temperature") -> bool:
+        """Whether a frame's decoded pixels (``what``: ``"temperature"`` for a thermal
+        frame, ``"pixels"`` otherwise) are in the cache now, so loading costs no decode."""
+        return self.cache is not None and self._key(fid, what) in self.cache
+
     def _cached(self, fid: str, what: str, load: Callable[[], T]) -> T:
         """``load()``, or its value from the cache (arrays read-only)."""
         if self.cache is None:

@@ -6,6 +6,12 @@ the stills' clock offset where there are stills; ``video_frames``) -> place on t
 (flat ground or DEM) -> register and adjust -> orthomosaics (dask, tiled) -> hotspots (detect per frame, track on the map) ->
 products (COGs, hotspot files, situation report, process.json).
 
+Memory does not grow with the flight: the stages share one frame cache of fixed size
+(``frame_cache_mb``), the mosaic holds ``cache_tiles`` tiles, hotspots are detected as
+registration loads each frame (``hotspots.EarlyDetections``) and only their small
+records kept, and the allocator keeps few arenas and is trimmed between stages
+(``arenas``). ``bench/memory.py`` measures it.
+
 The live mode composes the same stage functions frame by frame; nothing here is
 copied there.
 """
@@ -19,15 +25,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from dronepipe.errors import DronepipeError
 from dronepipe.flightlogs import read_telemetry
 from dronepipe.flightlogs.telemetry import Telemetry
 from dronepipe.flightlogs.timesync import pose_frames
 from dronepipe.frames.discover import Discovery, discover_frames
 from dronepipe.frames.refs import FrameRef, Posed, Rejected
+from dronepipe.pipeline.arenas import limit_arenas, trim
 from dronepipe.pipeline.config import ProcessConfig
 from dronepipe.pipeline.framecache import FrameCache
-from dronepipe.pipeline.hotspots import track_hotspots
+from dronepipe.pipeline.hotspots import EarlyDetections, track_hotspots
 from dronepipe.pipeline.inputs import FlightInputs, find_inputs
 from dronepipe.pipeline.loader import FrameLoader, frame_id
 from dronepipe.pipeline.place import (
@@ -79,12 +88,18 @@ class _Run:
     videos: VideoFrames | None = None
     set_aside: dict[str, int] = field(default_factory=dict)
     extracted: dict[str, Path] = field(default_factory=dict)
-    decoded: FrameCache = field(default_factory=FrameCache)  # frames shared by the stages
+    decoded: FrameCache = field(init=False)  # frames shared by the stages
+    early: EarlyDetections | None = None  # thermal detections made as stages load frames
+
+    def __post_init__(self) -> None:
+        self.decoded = FrameCache(int(self.config.frame_cache_mb * 2**20))
 
 
 def process(config: ProcessConfig, progress: Progress | None = None) -> ProcessResult:
     """Run the whole after-flight job; see the module docstring. Raises
     ``DronepipeError`` where nothing usable remains (no frames, no poses)."""
+    if config.malloc_arenas:
+        limit_arenas(config.malloc_arenas)
     run = _Run(config, progress or (lambda stage, done, total: None))
     try:
         return _stages(run)
@@ -98,12 +113,13 @@ def _stages(run: _Run) -> ProcessResult:
                         ("registration", _registration), ("mosaics", _mosaics)):
         t0 = time.perf_counter()
         stage(run)
+        trim()
         run.timings_s[name] = round(time.perf_counter() - t0, 3)
     t0 = time.perf_counter()
     loader = _loader(run)
     thermal = run.geoframes.get("thermal", [])
     hotspots = track_hotspots(thermal, loader, config.detection, config.position_sigma_m,
-                              run.progress) if thermal else []
+                              run.progress, run.early) if thermal else []
     run.timings_s["hotspots"] = round(time.perf_counter() - t0, 3)
     t0 = time.perf_counter()
     result = write_products(run, hotspots)
@@ -205,6 +221,8 @@ def _placement(run: _Run) -> None:
     run.rejected.extend(rejected)
     for gf in placed:
         run.geoframes.setdefault(gf.kind, []).append(gf)
+    if run.geoframes.get("thermal"):
+        run.early = EarlyDetections(run.geoframes["thermal"], cfg.detection)
     if not placed:
         raise DronepipeError(f"no frame could be placed on the map (first reason: "
                              f"{rejected[0].reason if rejected else 'none'})")
@@ -217,13 +235,20 @@ def _loader(run: _Run) -> FrameLoader:
                        run.decoded)
 
 
+def _detecting_loader(run: _Run) -> Callable[[str], np.ndarray]:
+    """The loader for registration and the mosaics: it also detects hotspots in the
+    thermal frames it decodes, so the hotspot stage need not decode them again."""
+    loader = _loader(run)
+    return run.early.tap(loader) if run.early is not None else loader
+
+
 def _registration(run: _Run) -> None:
     """RGB frames register among themselves; thermal frames take their RGB twin's
     correction and are refined among themselves (low-texture thermal alone fails at
     sensor-noise contrast), or register alone where the flight has no RGB."""
     if not run.config.register:
         return
-    loader = _loader(run)
+    loader = _detecting_loader(run)
     reg_cfg = RegistrationConfig(scheduler=run.config.scheduler)
     poses = {frame_id(p.frame): p.pose for p in run.posed}
 
@@ -253,7 +278,7 @@ def _registration(run: _Run) -> None:
 
 def _mosaics(run: _Run) -> None:
     cfg = run.config
-    loader = _loader(run)
+    loader = _detecting_loader(run)
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
     for kind in ("thermal", "rgb"):
         gfs = run.geoframes.get(kind)

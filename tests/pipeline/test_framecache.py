@@ -115,3 +115,28 @@ def test_a_rewritten_file_is_decoded_again(demo_frames: dict, tmp_path: Path) ->
     time.sleep(0.01)
     path.touch()
     assert not np.array_equal(loader("rgb/x"), first)
+
+
+def test_a_detecting_loader_gives_the_loaders_pixels_detects_once_and_pickles_plain(
+        demo_frames: dict) -> None:
+    from types import SimpleNamespace
+
+    from dronepipe.pipeline.hotspots import EarlyDetections, detect
+    from dronepipe.thermal.detection import DetectionConfig
+
+    loader = FrameLoader(demo_frames, cache=FrameCache())
+    fid = "thermal/TH_0001.tiff"
+    gf = SimpleNamespace(frame_id=fid, gsd_m=0.1)
+    early = EarlyDetections([gf], DetectionConfig())  # type: ignore[list-item]
+    tapped = early.tap(loader)
+    assert np.array_equal(tapped(fid), loader(fid), equal_nan=True)
+    assert np.array_equal(tapped("rgb/RGB_0001.jpg"), loader("rgb/RGB_0001.jpg"))
+    assert len(early) == 1 and not early.wants(fid)
+    want = detect(gf, loader.temperature(fid), DetectionConfig())  # type: ignore[arg-type]
+    got = early.pop(fid)
+    assert got is not None and [d.centroid_px for d in got] == [d.centroid_px for d in want]
+    assert early.pop(fid) is None and len(early) == 0
+    assert isinstance(pickle.loads(pickle.dumps(tapped)), FrameLoader)
+    full = EarlyDetections([gf], DetectionConfig(), max_bytes=0)  # type: ignore[list-item]
+    full.tap(loader)(fid)
+    assert len(full) == 0 and full.pop(fid) is None
