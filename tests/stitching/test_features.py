@@ -11,7 +11,7 @@ from dronepipe.stitching.camera import CameraModel
 from dronepipe.stitching.features import FeatureConfig, extract_features
 from dronepipe.stitching.featurestore import FeatureStore
 from dronepipe.stitching.geoframe import geoframe
-from dronepipe.stitching.normalise import NormaliseConfig, work_image
+from dronepipe.stitching.normalise import NormaliseConfig, frame_stats, work_image
 from tests.stitching import regsynth
 from tests.stitching.synthetic import FRAME, pose_at, render
 
@@ -38,6 +38,40 @@ def test_thermal_stretch_uses_the_frame_own_range_and_masks_unread_pixels() -> N
     body = w.gray[20:, 20:].astype(float)
     assert body.std() > 40  # spread over the 8-bit range
     assert (w.mask[0:8, 0:8] == 0).all() and (w.mask[50:200, 50:200] == 255).all()
+
+
+def thermal_scene(shape: tuple[int, int] = (512, 640), seed: int = 0) -> np.ndarray:
+    """A thermal frame: smooth ground 12-22 C, sensor noise, a few hot roofs, unread corner."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]]
+    t = 17.0 + 5.0 * np.sin(xx / 37.0) * np.cos(yy / 53.0) + 0.2 * rng.standard_normal(shape)
+    for _ in range(12):
+        r, c = rng.integers(0, shape[0] - 30), rng.integers(0, shape[1] - 30)
+        t[r:r + 25, c:c + 25] = rng.uniform(30.0, 60.0)
+    t[:12, :16] = np.nan
+    return t.astype(np.float32)
+
+
+def test_sampled_frame_stats_equal_np_percentile_within_a_percent_of_the_span() -> None:
+    """The stretch's statistics from a 40,000-pixel strided sample: within 1 % of the
+    1..99 % span of the whole frame's ``np.percentile`` (and exactly it, sampling off)."""
+    t = thermal_scene()
+    read = t[np.isfinite(t)]
+    lo, hi, med = np.percentile(read, (1.0, 99.0, 50.0))
+    fast = frame_stats(t, (1.0, 99.0), 40_000)
+    np.testing.assert_allclose(fast, (lo, hi, med), atol=0.01 * (hi - lo))
+    np.testing.assert_allclose(frame_stats(t, (1.0, 99.0), 0), (lo, hi, med), rtol=1e-12, atol=1e-9)
+    small = t[100:180, 200:300]  # under the sample size: every pixel, exact
+    np.testing.assert_allclose(frame_stats(small, (1.0, 99.0), 40_000),
+                               np.percentile(small, (1.0, 99.0, 50.0)), rtol=1e-12, atol=1e-9)
+
+
+def test_sampled_stretch_matches_the_full_frame_stretch() -> None:
+    t = thermal_scene()
+    fast = work_image(t, "thermal", NormaliseConfig(max_side_px=640))
+    full = work_image(t, "thermal", NormaliseConfig(max_side_px=640, stats_sample_px=0))
+    assert (fast.mask == full.mask).all()
+    assert np.abs(fast.gray.astype(int) - full.gray).mean() < 2.0  # grey levels, of 255
 
 
 def test_keypoints_are_placed_on_the_ground_through_the_raw_geometry(ground: regsynth.Texture) -> None:
