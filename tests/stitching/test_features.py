@@ -3,15 +3,26 @@ placed on the ground through the raw geometry, and no sub-pixel bias."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
 
 from dronepipe.stitching.camera import CameraModel
-from dronepipe.stitching.features import FeatureConfig, extract_features
+from dronepipe.stitching.features import (
+    RGB_FEATURES,
+    THERMAL_FEATURES,
+    FeatureConfig,
+    KindFeatures,
+    extract_features,
+    work_gsd_m,
+)
 from dronepipe.stitching.featurestore import FeatureStore
 from dronepipe.stitching.geoframe import geoframe
 from dronepipe.stitching.normalise import NormaliseConfig, frame_stats, work_image
+from dronepipe.stitching.orb import level_sizes, level_to_base, orb_positions
+from dronepipe.stitching.register import RegistrationConfig
 from tests.stitching import regsynth
 from tests.stitching.synthetic import FRAME, pose_at, render
 
@@ -109,6 +120,107 @@ def test_orb_works_too(ground: regsynth.Texture) -> None:
     gf = geoframe("a", pose_at(0, 0, alt=60.0), cam, FRAME, kind="rgb")
     f = extract_features(gf, regsynth.rgb_of(render(gf, ground)), FeatureConfig(detector="orb"))
     assert len(f) > 300 and f.descriptors.shape[1] == 32 and f.norm == cv2.NORM_HAMMING
+
+
+def test_orb_pyramid_levels_map_to_pixel_centres() -> None:
+    sizes = level_sizes(480, 360)
+    assert sizes[:3] == [(480, 360), (400, 300), (333, 250)]
+    # the centre of level 1 is the centre of level 0; its first pixel centre is 0.1 px in
+    np.testing.assert_allclose(level_to_base(np.array([[199.5, 149.5], [0.0, 0.0]]), 1, sizes),
+                               [[239.5, 179.5], [0.1, 0.1]])
+
+
+def orb_pairs(ground: regsynth.Texture, subpixel: bool, change) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Positions of cross-checked ORB matches (M, 4): (u, v) in an image and in ``change(image)``."""
+    cam = CameraModel.from_fov("t", 480, 360, 60.0)
+    gf = geoframe("a", pose_at(0, 0, alt=60.0), cam, FRAME, kind="rgb")
+    img = regsynth.rgb_of(render(gf, ground))
+    cfg = FeatureConfig(detector="orb", orb_subpixel=subpixel)
+    fa, fb = extract_features(gf, img, cfg), extract_features(gf, change(img), cfg)
+    m = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True).match(fa.descriptors, fb.descriptors)
+    return np.hstack([fa.uv_px[[x.queryIdx for x in m]], fb.uv_px[[x.trainIdx for x in m]]])
+
+
+@pytest.mark.parametrize("subpixel", [False, True])
+def test_orb_keypoints_of_a_shifted_image_shift_by_the_same_full_res_pixels(
+        ground: regsynth.Texture, subpixel: bool) -> None:
+    dx, dy = 7, 5
+
+    def shifted(img: np.ndarray) -> np.ndarray:
+        out = np.zeros_like(img)
+        out[dy:, dx:] = img[:-dy, :-dx]
+        return out
+
+    p = orb_pairs(ground, subpixel, shifted)
+    r = p[:, 2:] - p[:, :2] - [dx, dy]
+    r = r[np.hypot(r[:, 0], r[:, 1]) < 3.0]  # true matches
+    assert len(r) > 500
+    assert np.abs(np.median(r, axis=0)).max() < 0.05  # pixels, every pyramid level together
+
+
+@pytest.mark.parametrize("subpixel", [False, True])
+def test_orb_keypoints_have_no_pyramid_bias(ground: regsynth.Texture, subpixel: bool) -> None:
+    """As for SIFT: an image turned by 180 degrees gives the same keypoints. OpenCV's own
+    positions (level position x 1.2^level) put them 0.17 px up-left in the median."""
+    p = orb_pairs(ground, subpixel, lambda img: np.ascontiguousarray(img[::-1, ::-1]))
+    s = p[:, :2] + p[:, 2:] - [479, 359]  # 2 x bias for true matches
+    s = s[np.hypot(s[:, 0], s[:, 1]) < 2.0]
+    assert len(s) > 500
+    assert np.abs(np.median(s, axis=0) / 2).max() < 0.03
+
+
+def test_orb_positions_without_keypoints_are_empty() -> None:
+    assert orb_positions([], np.zeros((10, 10), np.uint8)).shape == (0, 2)
+
+
+def thermal_frame(ground: regsynth.Texture):  # type: ignore[no-untyped-def]
+    cam = CameraModel.from_fov("th", 640, 512, 45.0)
+    return geoframe("t", pose_at(0, 0, alt=60.0), cam, FRAME, kind="thermal")
+
+
+def test_each_frame_kind_picks_its_own_feature_settings(ground: regsynth.Texture) -> None:
+    assert RegistrationConfig().features == KindFeatures(THERMAL_FEATURES, RGB_FEATURES)
+    th = thermal_frame(ground)
+    rgb_cam = CameraModel.from_fov("rgb", 2000, 1500, 70.0)
+    rgb = geoframe("r", pose_at(0, 0, alt=60.0), rgb_cam, FRAME, kind="rgb")
+    kinds = KindFeatures()
+    assert kinds.of("thermal") is kinds.thermal and kinds.of("rgb") is kinds.rgb
+    assert work_gsd_m(th, kinds) == pytest.approx(2.0 * th.gsd_m)  # 640 px on a 320 px working image
+    assert work_gsd_m(rgb, kinds) == pytest.approx(2.0 * rgb.gsd_m)  # 2000 px on 1000 px
+    few = KindFeatures(thermal=FeatureConfig(max_features=60), rgb=FeatureConfig(max_features=90))
+    t_img = render(th, ground) * (30.0 / 255.0) + 10.0  # degrees C
+    assert len(extract_features(th, t_img, few)) <= 60
+    cam = CameraModel.from_fov("t", 480, 360, 60.0)
+    gf = geoframe("a", pose_at(0, 0, alt=60.0), cam, FRAME, kind="rgb")
+    assert 60 < len(extract_features(gf, regsynth.rgb_of(render(gf, ground)), few)) <= 90
+    store = FeatureStore(few)
+    assert len(store.extract(th, t_img)) <= 60
+
+
+def test_textured_thermal_frame_stays_at_half_size(ground: regsynth.Texture) -> None:
+    th = thermal_frame(ground)
+    f = extract_features(th, render(th, ground) * (30.0 / 255.0) + 10.0)
+    assert len(f) >= 0.5 * THERMAL_FEATURES.max_features
+    assert f.work_gsd_m == pytest.approx(2.0 * th.gsd_m)
+
+
+def test_low_texture_thermal_frame_falls_back_to_full_size(ground: regsynth.Texture) -> None:
+    """A field with a gentle gradient and a few warm patches: under half of max_features on
+    the 320 px working image, so the full-size one is used, and finds more."""
+    th = thermal_frame(ground)
+    rng = np.random.default_rng(4)
+    yy, xx = np.mgrid[0:512, 0:640]
+    t = (15.0 + 3.0 * xx / 640 + np.sin(yy / 90.0)).astype(np.float32)
+    t += 0.01 * rng.standard_normal(t.shape).astype(np.float32)
+    for _ in range(40):
+        r, c = rng.integers(20, 480), rng.integers(20, 600)
+        t[r:r + rng.integers(3, 9), c:c + rng.integers(3, 9)] = rng.uniform(20.0, 25.0)
+    t = cv2.GaussianBlur(t, (0, 0), 0.7)
+    half = extract_features(th, t, replace(THERMAL_FEATURES, fallback_side_px=0))
+    got = extract_features(th, t, THERMAL_FEATURES)
+    assert len(half) < 0.5 * THERMAL_FEATURES.max_features
+    assert half.work_gsd_m == pytest.approx(2.0 * th.gsd_m)
+    assert len(got) > len(half) and got.work_gsd_m == pytest.approx(th.gsd_m)
 
 
 def test_feature_store_keeps_the_most_recent_and_reextracts_through_the_loader(
