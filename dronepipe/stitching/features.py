@@ -3,13 +3,26 @@
 A frame's keypoints are found on its contrast-normalised working image
 (``normalise``), described (SIFT by default: scale and rotation invariant, which the
 frames of a lawn-mower pattern need, flown in opposite directions; ORB is faster and
-coarser), and projected to the ground through the frame's raw geometry (GNSS pose,
-camera, ground, no correction). A correction is a map transform, so the corrected
-position of a keypoint is ``correction.apply(raw_m)``: matching and adjustment never
-touch pixels again. Keypoints whose rays miss the ground are dropped.
+coarser, its positions put in SIFT's pixel-centre convention by ``orb``), and projected
+to the ground through the frame's raw geometry (GNSS pose, camera, ground, no
+correction). A correction is a map transform, so the corrected position of a keypoint
+is ``correction.apply(raw_m)``: matching and adjustment never touch pixels again.
+Keypoints whose rays miss the ground are dropped.
+
+Each frame kind has its own settings (``KindFeatures``), chosen by CPU per frame at
+unchanged accuracy (bench/accuracy.py, the Toledo set):
+
+- thermal 640x512: 800 keypoints on a 320 px working image; where a low-texture scene
+  (water, a bare field) gives under half of that, again at full size. About 30-40 ms
+  CPU a frame instead of 100 (1500 on the full frame);
+- RGB 2000x1500: 1000 keypoints on a 1000 px working image (an exact halving, which
+  OpenCV's area resize does fast): 270 ms instead of 460 (1500 on 1200 px).
+
+Matching works in working pixels of ground (``FrameFeatures.work_gsd_m``, ``work_gsd_m``
+before extraction), so the frames of a pair may have different working scales.
 
 SIFT descriptors are integers 0..255 in OpenCV, so they are kept as uint8 (128 bytes a
-keypoint): 1500 keypoints cost about 250 kB a frame.
+keypoint): 1000 keypoints cost about 160 kB a frame.
 """
 
 from __future__ import annotations
@@ -37,8 +50,8 @@ class FeatureConfig:
     ``normalise``: the working image (size, CLAHE, thermal stretch);
     ``fallback_side_px``: where fewer than ``fallback_below`` x ``max_features`` keypoints
     are found, extract again on a working image of this longer side (pixels; 0 = never,
-    and never where it is no larger than the first); ``orb_subpixel``: refine ORB
-    keypoints to a sub-pixel corner position on their pyramid level."""
+    and never where it is no larger than the first); ``orb_subpixel``: move ORB
+    keypoints to the sub-pixel peak of the Harris response on their pyramid level."""
 
     detector: Detector = "sift"
     max_features: int = 1500
@@ -49,8 +62,8 @@ class FeatureConfig:
     orb_subpixel: bool = False
 
 
-# 640x512 thermal: half size is enough for SIFT (the working image's ground pixel is
-# still a few centimetres); a low-texture scene (water, a field) goes back to full size
+# 640x512 thermal: SIFT on half size ties frames as well (a working pixel is 0.2 m of
+# ground at 70 m); a low-texture scene (water, a bare field) goes back to full size
 THERMAL_FEATURES = FeatureConfig(max_features=800, normalise=NormaliseConfig(max_side_px=320),
                                  fallback_side_px=640)
 RGB_FEATURES = FeatureConfig(max_features=1000, normalise=NormaliseConfig(max_side_px=1000))
