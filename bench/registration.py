@@ -33,8 +33,8 @@ after: thermal SIFT 800 on a 320 px working image (full size where under 400 are
 Half-size thermal keypoints cost a little seam (0.11-0.12 -> 0.17-0.19 native pixels, a
 working pixel being two) and nothing in placement. Earlier, on a quieter machine (before
 per-kind settings): 48 frames 904 kp/fr 0.063 s/fr extract, 6.0 ms/pair, solve 0.09 s,
-total 4.2 s; 300 frames 0.059 s/fr, 6.5 ms/pair, 0.42 s, 26.2 s.
-    solve only: 1000 frames 0.34 s, 3000 frames 2.8 s, 10000 frames (634k ties) 10 s, 1 GB
+total 4.2 s; 300 frames 0.059 s/fr, 6.5 ms/pair, 0.42 s, 26.2 s; solve only: 1000 frames
+0.34 s, 3000 frames 2.8 s, 10000 frames (634k ties) 10 s, 1 GB.
 """
 
 from __future__ import annotations
