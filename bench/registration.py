@@ -1,23 +1,40 @@
 """Registration throughput: feature extraction, matching and the solve, per frame, on
 synthetic lawn-mower blocks of N 640x512 frames (rendered from a textured ground, saved
-as PNG and decoded again, as a flight's files would be), and the solve alone on
+as files and decoded again, as a flight's files would be: float32 TIFF in degrees C for
+``--kind thermal``, the default, grey PNG for ``--kind rgb``), and the solve alone on
 thousands of frames. Each N runs in its own process so that its peak RSS is its own.
 
-    python bench/registration.py                       # N = 50 and 300; solve 1000, 3000
+    python bench/registration.py                       # thermal, N = 50 and 300; solve 1000, 3000
     python bench/registration.py --n 50 300 1000 --solve 3000 10000
+    python bench/registration.py --kind rgb --n 50 --solve
 
-Prints, per N: keypoints per frame, pairs and ties, seconds per frame for extraction,
-milliseconds per pair for matching, the solve, seam median before/after (pixels) and the
-absolute placement error before/after (metres RMS, against the true poses: independent
-2 m GNSS and 1 degree heading errors per frame, so the block's error averages down with
-N), and peak RSS. Roughly linear in N is the target.
+Prints, per N: keypoints per frame, pairs and ties, seconds per frame for extraction
+(wall, inside the dask waves) and its CPU milliseconds per frame (every frame extracted
+again, one after the other: the figure to compare on a shared machine), milliseconds per
+pair for matching, the solve, seam median before/after (pixels) and the absolute
+placement error before/after (metres RMS, against the true poses: independent 2 m GNSS
+and 1 degree heading errors per frame, so the block's error averages down with N), and
+peak RSS. Roughly linear in N is the target.
 
-Measured on the shared 2-core machine (threads):
+Measured on the shared 2-core machine (threads; heavily loaded by other jobs, load
+average 15-25, so wall times are 3-5x an idle machine's; CPU is the comparable figure).
+Before: SIFT 1500 keypoints on the full 640x512 frame, whatever the kind (commit a783fed);
+after: thermal SIFT 800 on a 320 px working image (full size where under 400 are found):
 
-    frames kp/fr     pairs    ties     extract       match   solve   total  seam px       abs m
-        48   904  176/176    11264  0.063 s/fr    6.0 ms/p   0.09s    4.2s  33.2 -> 0.12  3.06 -> 0.38
-       300   997 1213/1213   77627  0.059 s/fr    6.5 ms/p   0.42s   26.2s  31.2 -> 0.11  2.90 -> 0.12
-    solve only: 1000 frames 0.34 s, 3000 frames 2.8 s, 10000 frames (634k ties) 10 s, 1 GB
+    thermal  frames kp/fr     pairs    ties     extract   ext CPU       match   solve   total  seam px       abs m
+    before       48   954  176/176    11261  0.550 s/fr 132 ms/fr   58.3 ms/p   1.91s   39.1s  33.1 -> 0.12  3.06 -> 0.48
+    after        48   800  176/176    11252  0.377 s/fr  37 ms/fr   54.9 ms/p   1.29s   29.6s  33.1 -> 0.19  3.06 -> 0.48
+    before      300  1033 1213/1213   77631  0.328 s/fr 126 ms/fr   31.0 ms/p   7.84s  146.6s 31.2 -> 0.11  2.90 -> 0.19
+    after       300   800 1213/1213   77579  0.278 s/fr  41 ms/fr   52.6 ms/p  11.43s  163.5s 31.2 -> 0.17  2.90 -> 0.19
+    rgb (640x512 grey; under RGB's 1000 px and 1000 keypoints, so unchanged)
+    before       48   904  176/176    11264  0.400 s/fr 118 ms/fr   33.8 ms/p   1.26s   26.7s  33.2 -> 0.12  3.06 -> 0.48
+    after        48   904  176/176    11264  0.583 s/fr 122 ms/fr   66.6 ms/p   1.65s   41.9s  33.2 -> 0.12  3.06 -> 0.48
+
+Half-size thermal keypoints cost a little seam (0.11-0.12 -> 0.17-0.19 native pixels, a
+working pixel being two) and nothing in placement. Earlier, on a quieter machine (before
+per-kind settings): 48 frames 904 kp/fr 0.063 s/fr extract, 6.0 ms/pair, solve 0.09 s,
+total 4.2 s; 300 frames 0.059 s/fr, 6.5 ms/pair, 0.42 s, 26.2 s; solve only: 1000 frames
+0.34 s, 3000 frames 2.8 s, 10000 frames (634k ties) 10 s, 1 GB.
 """
 
 from __future__ import annotations
@@ -40,6 +57,8 @@ sys.path.insert(0, str(ROOT))
 
 from dronepipe.stitching.adjust import Ties, solve  # noqa: E402
 from dronepipe.stitching.camera import CameraModel  # noqa: E402
+from dronepipe.stitching.features import extract_features  # noqa: E402
+from dronepipe.stitching.geoframe import GeoFrame  # noqa: E402
 from dronepipe.stitching.register import RegistrationConfig, register_and_adjust  # noqa: E402
 from tests.stitching import regsynth  # noqa: E402
 
@@ -47,14 +66,23 @@ CAM = CameraModel.from_fov("bench-640", 640, 512, 45.0)
 ALT, STEP = 80.0, (40.0, 20.0)  # 40 % side and 62 % forward overlap at 80 m
 
 
-class PngLoader:
-    """Frames from PNG files in a folder (grey, as uint8)."""
+class FileLoader:
+    """Frames from files in a folder: grey PNG (uint8) for RGB, float32 TIFF (degrees C)
+    for thermal."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, kind: str) -> None:
         self.folder = folder
+        self.suffix = ".tif" if kind == "thermal" else ".png"
 
     def __call__(self, frame_id: str) -> np.ndarray:
-        return cv2.imread(str(self.folder / f"{frame_id}.png"), cv2.IMREAD_GRAYSCALE)
+        return cv2.imread(str(self.folder / f"{frame_id}{self.suffix}"), cv2.IMREAD_UNCHANGED)
+
+
+def frame_file(pixels: np.ndarray, kind: str) -> np.ndarray:
+    """What a frame's file holds: temperatures 10..40 C (thermal) or the grey levels."""
+    if kind == "thermal":
+        return (10.0 + pixels * (30.0 / 255.0)).astype(np.float32)
+    return np.asarray(pixels[..., 0])
 
 
 def block_shape(n: int) -> tuple[int, int]:
@@ -63,7 +91,7 @@ def block_shape(n: int) -> tuple[int, int]:
     return max(2, round(n / cols)), cols
 
 
-def one(n: int) -> dict[str, float]:
+def one(n: int, kind: str = "thermal") -> dict[str, float]:
     rows, cols = block_shape(n)
     t0 = time.perf_counter()
     ground = regsynth.texture(regsynth.extent_for(rows, cols, STEP, 60.0), cell_m=0.15,
@@ -73,26 +101,42 @@ def one(n: int) -> dict[str, float]:
         folder = Path(tmp)
         truth, reported = [], []
         for s in shots:
-            sc = regsynth.scene([s], CAM, ground)
-            cv2.imwrite(str(folder / f"{s.frame_id}.png"), sc.loader.frames[s.frame_id][..., 0])
+            sc = regsynth.scene([s], CAM, ground, kind=kind)
+            loader = FileLoader(folder, kind)
+            cv2.imwrite(str(folder / f"{s.frame_id}{loader.suffix}"),
+                        frame_file(sc.loader.frames[s.frame_id], kind))
             truth.append(sc.truth[0])
             reported.append(sc.reported[0])
         render_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        out, rep = register_and_adjust(reported, PngLoader(folder), RegistrationConfig())
-        total_s = time.perf_counter() - t0
+        t0, c0 = time.perf_counter(), time.process_time()
+        out, rep = register_and_adjust(reported, FileLoader(folder, kind), RegistrationConfig())
+        total_s, cpu_s = time.perf_counter() - t0, time.process_time() - c0
+        ext_cpu_s = extract_cpu_s(reported, FileLoader(folder, kind))
     err = {k: float(np.sqrt(np.mean(np.concatenate(
         [regsynth.placement_error_m(t, g) for t, g in zip(truth, gl, strict=True)]) ** 2)))
         for k, gl in (("before", reported), ("after", out))}
     return {"n": len(shots), "keypoints": rep.keypoints_median, "pairs": rep.pairs_accepted,
             "pairs_tried": rep.pairs_tried,
-            "ties": rep.tie_points, "render_s": render_s, "total_s": total_s,
+            "ties": rep.tie_points, "render_s": render_s, "total_s": total_s, "cpu_s": cpu_s,
+            "extract_cpu_ms_per_frame": 1000 * ext_cpu_s / len(shots),
             "extract_s_per_frame": rep.extract_s / len(shots),
             "match_ms_per_pair": 1000 * rep.match_s / max(1, rep.pairs_tried),
             "solve_s": rep.solve_s, "seam_before_px": rep.seam_median_before_px,
             "seam_after_px": rep.seam_median_after_px, "abs_before_m": err["before"],
             "abs_after_m": err["after"], "unplaced": len(rep.unplaced),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def extract_cpu_s(gfs: list[GeoFrame], load: FileLoader) -> float:
+    """CPU seconds of extracting every frame's features again, one after the other
+    (decoding not counted): what registration's extraction costs without the
+    scheduler and the other processes on a shared machine."""
+    pixels = [load(g.frame_id) for g in gfs]
+    cfg = RegistrationConfig().features
+    t0 = time.process_time()
+    for g, p in zip(gfs, pixels, strict=True):
+        extract_features(g, p, cfg)
+    return time.process_time() - t0
 
 
 def solve_only(n: int, per_pair: int = 32) -> dict[str, float]:
@@ -129,22 +173,26 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=int, nargs="*", default=[50, 300])
     p.add_argument("--solve", type=int, nargs="*", default=[1000, 3000])
+    p.add_argument("--kind", choices=["thermal", "rgb"], default="thermal",
+                   help="frame kind (its feature settings): float32 TIFF or grey PNG files")
     p.add_argument("--one", type=int, help=argparse.SUPPRESS)
     p.add_argument("--solve-one", type=int, help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.one:
-        print(json.dumps(one(a.one)))
+        print(json.dumps(one(a.one, a.kind)))
         return
     if a.solve_one:
         print(json.dumps(solve_only(a.solve_one)))
         return
-    print(f"{'frames':>6} {'kp/fr':>5} {'pairs':>9} {'ties':>7} {'extract':>11} {'match':>11} {'solve':>7} "
-          f"{'total':>7} {'seam px':>13} {'abs m':>12} {'RSS MB':>7}")
+    print(f"{a.kind} frames")
+    print(f"{'frames':>6} {'kp/fr':>5} {'pairs':>9} {'ties':>7} {'extract':>11} {'ext CPU':>11} "
+          f"{'match':>11} {'solve':>7} {'total':>7} {'seam px':>13} {'abs m':>12} {'RSS MB':>7}")
     for n in a.n:
-        r = run_child(["--one", str(n)])
+        r = run_child(["--one", str(n), "--kind", a.kind])
         print(f"{r['n']:6.0f} {r['keypoints']:5.0f} {r['pairs']:4.0f}/{r['pairs_tried']:<4.0f} "
               f"{r['ties']:7.0f} "
-              f"{r['extract_s_per_frame']:6.3f} s/fr {r['match_ms_per_pair']:6.1f} ms/p "
+              f"{r['extract_s_per_frame']:6.3f} s/fr {r['extract_cpu_ms_per_frame']:5.1f} ms/fr "
+              f"{r['match_ms_per_pair']:6.1f} ms/p "
               f"{r['solve_s']:6.2f}s {r['total_s']:6.1f}s {r['seam_before_px']:5.1f} -> "
               f"{r['seam_after_px']:4.2f} {r['abs_before_m']:4.2f} -> {r['abs_after_m']:4.2f} "
               f"{r['peak_rss_mb']:7.0f}")

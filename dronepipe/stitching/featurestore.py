@@ -15,16 +15,17 @@ from collections.abc import Callable
 
 import numpy as np
 
-from dronepipe.stitching.features import FeatureConfig, FrameFeatures, extract_features
+from dronepipe.stitching.features import AnyFeatures, FrameFeatures, KindFeatures, extract_features
 from dronepipe.stitching.geoframe import GeoFrame
 
 Loader = Callable[[str], np.ndarray]
 
 
 class FeatureStore:
-    """Features by frame id, least recently used dropped beyond ``max_frames``; thread-safe."""
+    """Features by frame id, least recently used dropped beyond ``max_frames``; thread-safe.
+    ``config``: the settings (``KindFeatures``: each frame's kind picks its own)."""
 
-    def __init__(self, config: FeatureConfig = FeatureConfig(), max_frames: int = 512,
+    def __init__(self, config: AnyFeatures = KindFeatures(), max_frames: int = 512,
                  loader: Loader | None = None) -> None:
         self.config = config
         self.max_frames = max_frames

@@ -31,10 +31,9 @@ from numpy.typing import NDArray
 
 from dronepipe.stitching.adjust import Solution, SolverConfig, Ties, WalkChain, solve
 from dronepipe.stitching.correction_ops import params_of, with_params
-from dronepipe.stitching.features import FeatureConfig
+from dronepipe.stitching.features import KindFeatures, work_gsd_m
 from dronepipe.stitching.geoframe import GeoFrame
 from dronepipe.stitching.match import Gate, MatchConfig, gate_for
-from dronepipe.stitching.normalise import work_scale
 from dronepipe.stitching.pairs import Pair, PairConfig, footprint_radius_m, select_pairs
 from dronepipe.stitching.priors import BlockBias, GnssWalk, PoseUncertainty
 from dronepipe.stitching.regreport import (
@@ -61,9 +60,10 @@ class RegistrationConfig:
     GNSS priors are correlated in time (None: independent; only with ``"gnss"``,
     since input corrections are no GNSS walk); ``scheduler``: dask
     (``"threads"``, ``"processes"``, ``"synchronous"`` or ``tcp://host:port``);
-    ``wave_frames``: frames per extraction wave (bounds memory)."""
+    ``wave_frames``: frames per extraction wave (bounds memory); ``features``: the
+    feature settings of each frame kind (thermal and RGB working images differ)."""
 
-    features: FeatureConfig = FeatureConfig()
+    features: KindFeatures = KindFeatures()
     pairs: PairConfig = PairConfig()
     match: MatchConfig = MatchConfig()
     solver: SolverConfig = SolverConfig()
@@ -131,9 +131,7 @@ def make_block(gfs: Sequence[GeoFrame], unc: Sequence[PoseUncertainty], prior: s
 def pair_gate(ga: GeoFrame, gb: GeoFrame, ua: PoseUncertainty, ub: PoseUncertainty,
               config: RegistrationConfig) -> Gate:
     """The matching gate of a pair from its frames' uncertainties and footprints."""
-    n = config.features.normalise
-    gsd = max(ga.gsd_m * work_scale(ga.camera.width, ga.camera.height, n),
-              gb.gsd_m * work_scale(gb.camera.width, gb.camera.height, n))
+    gsd = max(work_gsd_m(ga, config.features), work_gsd_m(gb, config.features))
     return gate_for(ua, ub, footprint_radius_m(ga.footprint_m, ga.correction_centre_m),
                     footprint_radius_m(gb.footprint_m, gb.correction_centre_m), gsd, config.match)
 

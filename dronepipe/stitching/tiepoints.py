@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from dronepipe.errors import DronepipeError
 from dronepipe.stitching.batch import dask_scheduler, opaque_task
 from dronepipe.stitching.correction import Correction2D
-from dronepipe.stitching.features import FeatureConfig, FrameFeatures, extract_features
+from dronepipe.stitching.features import AnyFeatures, FrameFeatures, extract_features
 from dronepipe.stitching.geoframe import GeoFrame
 from dronepipe.stitching.match import Gate, MatchConfig, PairMatch, match_pair
 from dronepipe.stitching.pairs import Pair
@@ -70,8 +70,9 @@ def pair_result(pair: Pair, fa: FrameFeatures, fb: FrameFeatures, corr_a: Correc
                       fb.uv_px[m.idx_b], sigma)
 
 
-def safe_extract(gf: GeoFrame, load: Loader, config: FeatureConfig) -> FrameFeatures | str:
-    """A frame's features, or the reason (text) its pixels could not be used."""
+def safe_extract(gf: GeoFrame, load: Loader, config: AnyFeatures) -> FrameFeatures | str:
+    """A frame's features (settings by its kind, with ``KindFeatures``), or the reason
+    (text) its pixels could not be used."""
     try:
         return extract_features(gf, load(gf.frame_id), config)
     except (OSError, ValueError, DronepipeError) as exc:
@@ -79,7 +80,7 @@ def safe_extract(gf: GeoFrame, load: Loader, config: FeatureConfig) -> FrameFeat
 
 
 def collect_ties(geoframes: Sequence[GeoFrame], pairs: Sequence[Pair], load: Loader,
-                 gates: Sequence[Gate], features: FeatureConfig, match: MatchConfig,
+                 gates: Sequence[Gate], features: AnyFeatures, match: MatchConfig,
                  scheduler: Any = "threads", wave_frames: int = 16,
                  progress: Progress | None = None) -> TieCollection:
     """Extract and match in waves (see module). ``gates[k]`` belongs to ``pairs[k]``."""
