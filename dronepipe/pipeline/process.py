@@ -59,7 +59,7 @@ from dronepipe.stitching.dem import load_dem
 from dronepipe.stitching.geoframe import GeoFrame
 from dronepipe.stitching.grid import grid_for, union_bounds
 from dronepipe.stitching.mosaic import Mosaic, MosaicProduct
-from dronepipe.stitching.priors import PoseUncertainty, uncertainty_for_pose
+from dronepipe.stitching.priors import BlockBias, PoseUncertainty, uncertainty_for_pose
 from dronepipe.stitching.register import RegistrationConfig, register_and_adjust
 from dronepipe.stitching.twins import register_thermal
 
@@ -242,6 +242,13 @@ def _detecting_loader(run: _Run) -> Callable[[str], np.ndarray]:
     return run.early.tap(loader) if run.early is not None else loader
 
 
+def block_bias(height_ref: str) -> BlockBias:
+    """The prior of the block's common heading and height error: heights above take-off
+    (barometric, relative) are off by about a metre over a flight; altitudes MSL over a
+    DEM carry the GNSS vertical error and the DEM's own, about 3 m."""
+    return BlockBias(sigma_height_m=1.0 if height_ref == "takeoff" else 3.0)
+
+
 def _registration(run: _Run) -> None:
     """RGB frames register among themselves; thermal frames take their RGB twin's
     correction and are refined among themselves (low-texture thermal alone fails at
@@ -249,7 +256,8 @@ def _registration(run: _Run) -> None:
     if not run.config.register:
         return
     loader = _detecting_loader(run)
-    reg_cfg = RegistrationConfig(scheduler=run.config.scheduler)
+    reg_cfg = RegistrationConfig(scheduler=run.config.scheduler,
+                                 bias=block_bias(run.placement.height_ref))
     poses = {frame_id(p.frame): p.pose for p in run.posed}
 
     def uncertainty(gf: GeoFrame) -> PoseUncertainty:

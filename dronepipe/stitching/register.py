@@ -78,13 +78,15 @@ class RegistrationConfig:
 @dataclass(frozen=True)
 class Block:
     """The adjustment's arrays for a list of frames (see ``adjust``); ``t_s`` the
-    capture times (UTC seconds)."""
+    capture times (UTC seconds), ``height_m`` the cameras' heights above the ground
+    below them (metres)."""
 
     centres: F64
     x_in: F64
     mean: F64
     sigma: F64
     t_s: F64
+    height_m: F64
 
 
 def register_and_adjust(geoframes: Sequence[GeoFrame], load_pixels: Loader,
@@ -125,7 +127,13 @@ def make_block(gfs: Sequence[GeoFrame], unc: Sequence[PoseUncertainty], prior: s
     sigma = np.array([u.sigmas for u in unc], dtype=np.float64).reshape(-1, 4)
     mean = x_in.copy() if prior == "input" else np.zeros_like(x_in)
     t = np.array([g.t_utc_s for g in gfs], dtype=np.float64)
-    return Block(centres, x_in, mean, sigma, t)
+    return Block(centres, x_in, mean, sigma, t, np.array([height_above_ground(g) for g in gfs]))
+
+
+def height_above_ground(gf: GeoFrame) -> float:
+    """The camera's height above the ground straight below it (metres; NaN off the DEM)."""
+    e, n, h = (float(v) for v in gf.pose.centre_m)
+    return h - float(gf.ground.height_at(e, n))
 
 
 def pair_gate(ga: GeoFrame, gb: GeoFrame, ua: PoseUncertainty, ub: PoseUncertainty,
@@ -168,8 +176,10 @@ def solve_block(block: Block, results: Sequence[PairResult], ties: Ties, free: N
     if walk is not None:
         chain = WalkChain.of(block.t_s[free], block.sigma[free, :2].max(axis=1), walk.tau_s,
                              walk.white_m)
+    heights = block.height_m[free]
+    height = float(np.nanmedian(heights)) if np.isfinite(heights).any() else 1.0
     return solve(block.centres, ties, block.mean, block.sigma, x0, free, config,
-                 bias.sigmas if bias is not None else None, chain)
+                 bias.sigmas_at(height) if bias is not None else None, chain)
 
 
 def _uncertainty(gf: GeoFrame, config: RegistrationConfig, given: Uncertainties) -> PoseUncertainty:
