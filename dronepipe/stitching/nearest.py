@@ -3,28 +3,33 @@ OpenCV's ``BFMatcher.knnMatch(k=2)`` with a mask finds them, at a fraction of it
 
 ``knnMatch`` with a mask visits every entry of an Na x Nb mask and computes each allowed
 distance in its own loop; building the mask (a k-d tree and an Na x Nb array) costs about
-as much again. Here the keypoints of ``b`` are sorted into square cells about the size of
-the gate radius, so that a keypoint of ``a`` meets only the keypoints of ``b`` in its 3 x 3
-neighbouring cells, and then only those within the radius:
+as much again. Here the keypoints are sorted into square cells of about the gate radius, so
+that a keypoint of ``a`` meets only the keypoints of ``b`` in its 3 x 3 neighbouring cells,
+and of those only the ones within the radius. ``b`` is sorted by column of cells, each
+keypoint listed in its own column and in the two beside it ("bands"), so that the 3 x 3
+neighbourhood of a cell, or of a run of cells in one column, is one slice of the list:
 
-* dense neighbourhoods (many candidates per keypoint, a wide gate): per cell of ``a``, one
-  matrix product of its descriptor rows against the neighbourhood's (BLAS), squared
+* dense neighbourhoods (many candidates per keypoint, a wide gate): per run of cells of
+  ``a``, one matrix product of its descriptor rows with the slice's (BLAS), squared
   distances as ``|a|^2 + |b|^2 - 2 a.b``;
 * sparse neighbourhoods (a few candidates, e.g. the tight second pass around a RANSAC
   similarity): the candidate pairs are listed and their dot products taken pair by pair.
 
-Without a gate every keypoint of ``b`` is a candidate (the dense products, in row blocks).
+Without a gate every keypoint of ``b`` is a candidate (the products, in row blocks). An
+estimate of each way's CPU picks one; both give the same answer.
 
 Why the answers are OpenCV's to the bit: SIFT descriptors are integers 0..255, so for
 128-wide rows every product and partial sum of a squared distance is an integer below
 2**24, and float32 arithmetic is exact in any summation order (wider rows use float64).
 The distance is the float32 square root of that integer, as OpenCV's, which ranks by the
-root: two squared distances with the same float32 root tie. Ties go to the lower index in
-``b``, as OpenCV's insertion keeps the first. Binary descriptors (ORB, Hamming) become rows
-of bits, whose squared L2 distance is the Hamming distance. The gate is the test of
+root: two squared distances with one float32 root tie. Below 2**22 distinct integers have
+distinct float32 roots, so there ranking by ``|b|^2 - 2 a.b`` (the row's ``|a|^2`` left
+out) is the same ranking. Ties go to the lower index in ``b``, as OpenCV's insertion keeps
+the first. Binary descriptors (ORB, Hamming) become rows of bits, whose squared L2
+distance is the Hamming distance. The gate is the test of
 ``scipy.spatial.cKDTree.sparse_distance_matrix``: ``dx*dx + dy*dy <= r*r`` in float64.
 Matrix products are split so that rows x columns x width stays at or below 2**19: above
-that OpenBLAS starts threads, whose spinning costs more CPU than they save on these sizes.
+that OpenBLAS starts threads, whose spinning costs more CPU than they save at these sizes.
 """
 
 from __future__ import annotations
@@ -40,10 +45,14 @@ F64 = NDArray[np.float64]
 F32 = NDArray[np.float32]
 I64 = NDArray[np.int64]
 Rows = NDArray[np.float32] | NDArray[np.float64]
+Block = tuple[int, int, int, int]  # rows a0:a1 of sorted a against entries b0:b1 of the bands
 
 BLAS_MAX_MNK = 2**19  # largest product OpenBLAS runs on one thread
-DENSE_FROM = 32.0  # candidates per keypoint of a (3 x 3 cells) from which products pay
-BLOCK_ELEMENTS = 2**16  # distances held at once in the unguided row blocks
+BLOCK_ELEMENTS = 2**16  # distances held at once
+RUN_KEYPOINTS = 32  # keypoints of a gathered into one run of cells (one product)
+ROOTS_DISTINCT = 2**22  # squared distances below this have distinct float32 roots
+# CPU estimates (ns) that choose between products and listed pairs; measured on sim flights
+NS_PER_BLOCK, NS_PER_PRODUCT, NS_PER_PAIR = 20_000.0, 9.0, 60.0
 _NONE = np.iinfo(np.int64).max
 
 
@@ -97,40 +106,42 @@ class TwoNearest:
 
 
 @dataclass(frozen=True)
-class CellGrid:
-    """Points sorted into square cells of ``size_m`` about ``origin_m``: a point's cell is
-    (cx, cy) = floor((p - origin) / size) + 1 and its key ``cx * ny + cy``; ``order`` the
-    points by key, ``keys`` their sorted keys. The +1 and ``ny`` (rows + 3) leave empty
-    cells around, so that neighbouring keys never wrap into the next column."""
+class Bands:
+    """Keypoints of ``b`` in square cells of ``size_m`` about ``origin_m``: a point's cell
+    is (cx, cy) = floor((p - origin) / size) + 1, its key ``cx * ny + cy``. Each keypoint
+    is listed three times, under its own column and the two beside it; ``keys`` the sorted
+    keys of the list, ``order`` the keypoint of each entry. The 3 x 3 cells around cell
+    key k are then the entries with keys k - 1 ... k + 1. The +1 and ``ny`` (rows + 4)
+    leave empty cells around, so that keys never wrap into the next column."""
 
     origin_m: F64
     size_m: float
     ny: int
-    order: I64
     keys: I64
+    order: I64
 
     @classmethod
-    def of(cls, b_m: F64, lo_m: F64, hi_m: F64, radius_m: float) -> CellGrid:
-        """Cells for the points ``b_m`` (N, 2) and the gate ``radius_m``, where all points
-        of the pair lie within ``lo_m``..``hi_m``."""
+    def of(cls, b_m: F64, lo_m: F64, hi_m: F64, radius_m: float) -> Bands:
+        """Bands of the points ``b_m`` (N, 2) for the gate ``radius_m``, where all points of
+        the pair lie within ``lo_m``..``hi_m``."""
         size = cell_size_m(radius_m, lo_m, hi_m)
         ny = int((hi_m[1] - lo_m[1]) // size) + 4
-        grid = cls(lo_m, size, ny, np.zeros(0, np.int64), np.zeros(0, np.int64))
-        keys = grid.keys_of(b_m)
+        empty = np.zeros(0, np.int64)
+        own = cls(lo_m, size, ny, empty, empty).keys_of(b_m)
+        keys = np.concatenate([own - ny, own, own + ny])
         order = np.argsort(keys, kind="stable")
-        return cls(lo_m, size, ny, order, keys[order])
+        return cls(lo_m, size, ny, keys[order], order % len(b_m))
 
     def keys_of(self, p_m: F64) -> I64:
         """The cell keys of points (N, 2)."""
         c = np.floor((p_m - self.origin_m) / self.size_m).astype(np.int64) + 1
         return c[:, 0] * self.ny + c[:, 1]
 
-    def neighbour_ranges(self, keys: I64) -> tuple[I64, I64]:
-        """For cell keys (N,): start and end (N, 3) in ``order`` of the points in the three
-        columns of 3 cells around each cell."""
-        centre = keys[:, None] + self.ny * np.array([-1, 0, 1], np.int64)
-        return (np.searchsorted(self.keys, centre - 1, "left"),
-                np.searchsorted(self.keys, centre + 1, "right"))
+    def around(self, first_key: I64, last_key: I64) -> tuple[I64, I64]:
+        """Start and end entries of the neighbourhoods of runs of cells ``first_key`` ..
+        ``last_key`` (one column each)."""
+        return (np.searchsorted(self.keys, first_key - 1, "left"),
+                np.searchsorted(self.keys, last_key + 1, "right"))
 
 
 def cell_size_m(radius_m: float, lo_m: F64, hi_m: F64) -> float:
@@ -154,15 +165,22 @@ def two_nearest(ra: DescriptorRows, rb: DescriptorRows, a_m: F64, b_m: F64,
     lo = np.minimum(a_m.min(axis=0), b_m.min(axis=0))
     hi = np.maximum(a_m.max(axis=0), b_m.max(axis=0))
     if radius_m is None or radius_m >= float(np.hypot(*(hi - lo))) * (1.0 + 1e-9):
-        _all_pairs(ra, rb, out)
+        every = np.arange(len(rb))
+        step = max(1, BLOCK_ELEMENTS // len(rb))
+        blocks = [(i, min(i + step, len(ra)), 0, len(rb)) for i in range(0, len(ra), step)]
+        _products(ra, rb, np.arange(len(ra)), every, blocks, None, out)
         return out
-    grid = CellGrid.of(b_m, lo, hi, radius_m)
-    keys = grid.keys_of(a_m)
-    start, end = grid.neighbour_ranges(keys)
-    if (end - start).sum() >= DENSE_FROM * len(ra):
-        _by_cells(ra, rb, a_m, b_m, radius_m, grid, keys, (start, end), out)
+    bands = Bands.of(b_m, lo, hi, radius_m)
+    keys = bands.keys_of(a_m)
+    start, end = bands.around(keys, keys)
+    listed = float((end - start).sum())
+    a_order, blocks = runs(bands, keys)
+    work = sum((a1 - a0) * (b1 - b0) for a0, a1, b0, b1 in blocks)
+    if NS_PER_BLOCK * len(blocks) + NS_PER_PRODUCT * work < NS_PER_PAIR * listed:
+        gate = (a_m[a_order], b_m[bands.order], radius_m * radius_m)
+        _products(ra, rb, a_order, bands.order, blocks, gate, out)
     else:
-        _by_pairs(ra, rb, a_m, b_m, radius_m, grid, (start, end), out)
+        _pairs(ra, rb, a_m, b_m, radius_m, bands.order, (start, end), out)
     return out
 
 
@@ -180,33 +198,85 @@ def _check(ra: DescriptorRows, rb: DescriptorRows, a_m: F64, b_m: F64,
         raise ValueError("gate radius is NaN")
 
 
-def _all_pairs(ra: DescriptorRows, rb: DescriptorRows, out: TwoNearest) -> None:
-    """Every keypoint of b a candidate: row blocks of about ``BLOCK_ELEMENTS`` distances."""
-    jb = np.arange(len(rb))
-    step = max(1, BLOCK_ELEMENTS // len(rb))
-    for i0 in range(0, len(ra), step):
-        ia = np.arange(i0, min(i0 + step, len(ra)))
-        _block(ra, rb, ia, jb, None, out)
-
-
-def _by_cells(ra: DescriptorRows, rb: DescriptorRows, a_m: F64, b_m: F64, radius_m: float,
-              grid: CellGrid, keys: I64, ranges: tuple[I64, I64], out: TwoNearest) -> None:
-    """Per cell of a, its keypoints against the neighbourhood's within the radius."""
+def runs(bands: Bands, keys: I64) -> tuple[I64, list[Block]]:
+    """The keypoints of ``a`` (cell ``keys``) sorted by cell, and blocks of them: runs of
+    cells in one column with about ``RUN_KEYPOINTS`` keypoints, rows ``a0:a1`` of the
+    sorted keypoints against entries ``b0:b1`` of the bands."""
     order = np.argsort(keys, kind="stable")
     ks = keys[order]
     first = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
-    bounds = np.r_[first, len(order)]
-    r2 = radius_m * radius_m
-    for c, i0 in enumerate(first):
-        k = order[i0]
-        jb = np.sort(np.concatenate([grid.order[s:e] for s, e in zip(ranges[0][k], ranges[1][k],
-                                                                       strict=True)]))
-        if len(jb) == 0:
-            continue
-        ia = order[i0:bounds[c + 1]]
-        for r0 in range(0, len(ia), max(1, 4 * BLOCK_ELEMENTS // len(jb))):
-            rows = ia[r0:r0 + max(1, 4 * BLOCK_ELEMENTS // len(jb))]
-            _block(ra, rb, rows, jb, _outside(a_m[rows], b_m[jb], r2), out)
+    before = first  # keypoints of a before each cell
+    col, cy = np.divmod(ks[first], bands.ny)
+    new_col = np.r_[True, (col[1:] != col[:-1]) | (cy[1:] - cy[:-1] > 2)]
+    in_col = before - np.maximum.accumulate(np.where(new_col, before, 0))
+    group = in_col // RUN_KEYPOINTS
+    start = np.flatnonzero(new_col | np.r_[True, group[1:] != group[:-1]])
+    last = np.r_[start[1:], len(first)] - 1
+    b0, b1 = bands.around(ks[first[start]], ks[first[last]])
+    a1 = np.r_[first[start[1:]], len(ks)]
+    return order, [(int(s), int(e), int(p), int(q))
+                   for s, e, p, q in zip(first[start], a1, b0, b1, strict=True) if q > p]
+
+
+def _products(ra: DescriptorRows, rb: DescriptorRows, a_order: I64, b_order: I64,
+              blocks: list[Block], gate: tuple[F64, F64, float] | None, out: TwoNearest) -> None:
+    """The two nearest by matrix products over ``blocks`` of a (in ``a_order``) and of b
+    (entries ``b_order``); ``gate``: the sorted positions of a, of b's entries, and the
+    squared radius. Results into ``out``."""
+    a2 = ra.rows[a_order]
+    a2 *= a2.dtype.type(-2)
+    b = rb.rows[b_order]
+    nb = rb.sq_norm[b_order]
+    na = ra.sq_norm[a_order]
+    bound = (math.sqrt(float(ra.sq_norm.max())) + math.sqrt(float(rb.sq_norm.max()))) ** 2
+    by_sq = ra.hamming or bound < ROOTS_DISTINCT  # rank by |b|^2 - 2 a.b, |a|^2 added after
+    found = np.full(len(a2), -1, np.int64)
+    v1 = np.full(len(a2), np.inf, a2.dtype)
+    v2 = np.full(len(a2), np.inf, a2.dtype)
+    for a0, a1, b0, b1 in blocks:
+        step = max(1, BLOCK_ELEMENTS // (b1 - b0))
+        for r0 in range(a0, a1, step):
+            r1 = min(r0 + step, a1)
+            g = _minus2_dots(a2[r0:r1], b[b0:b1])
+            g += nb[b0:b1]
+            if not by_sq:
+                g += na[r0:r1, None]
+                np.sqrt(g, out=g)
+            if gate is not None:
+                np.copyto(g, np.inf, where=_outside(gate[0][r0:r1], gate[1][b0:b1], gate[2]))
+            j, v1[r0:r1], v2[r0:r1] = _two_smallest(g, b_order[b0:b1])
+            found[r0:r1] = np.where(np.isfinite(v1[r0:r1]), j + b0, -1)
+    if by_sq:
+        v1 += na
+        v2 += na
+    _finish(found, v1, v2, a_order, b_order, ra.hamming or not by_sq, out)
+
+
+def _finish(found: I64, v1: Rows, v2: Rows, a_order: I64, b_order: I64, final: bool,
+            out: TwoNearest) -> None:
+    """Sorted results to ``out``: entries ``found`` to keypoints of b, squared distances
+    to distances (``final``: already distances)."""
+    d1, d2 = v1.astype(np.float32), v2.astype(np.float32)
+    if not final:
+        np.sqrt(d1, out=d1)
+        np.sqrt(d2, out=d2)
+    out.best[a_order] = np.where(found >= 0, b_order[found], -1)
+    out.d1[a_order] = d1
+    out.d2[a_order] = d2
+
+
+def _two_smallest(g: Rows, labels: I64) -> tuple[I64, Rows, Rows]:
+    """Per row of ``g``: the column of the smallest value (ties: the lowest ``labels``),
+    the smallest and the second smallest values. Overwrites ``g``."""
+    rows = np.arange(len(g))
+    j = np.argmin(g, axis=1)
+    m1 = g[rows, j]
+    g[rows, j] = np.inf
+    m2 = g.min(axis=1)
+    for i in np.flatnonzero((m1 == m2) & np.isfinite(m1)):  # rare: several at the minimum
+        cols = np.r_[j[i], np.flatnonzero(g[i] == m1[i])]
+        j[i] = cols[np.argmin(labels[cols])]
+    return j, m1, m2
 
 
 def _outside(a_m: F64, b_m: F64, r2: float) -> NDArray[np.bool_]:
@@ -220,66 +290,40 @@ def _outside(a_m: F64, b_m: F64, r2: float) -> NDArray[np.bool_]:
     return np.greater(dx, r2)
 
 
-def _block(ra: DescriptorRows, rb: DescriptorRows, ia: I64, jb: I64,
-           outside: NDArray[np.bool_] | None, out: TwoNearest) -> None:
-    """The two nearest among columns ``jb`` (ascending) for rows ``ia``, into ``out``."""
-    d = _minus2_dots(ra.rows[ia], rb.rows[jb])
-    d += ra.sq_norm[ia][:, None]
-    d += rb.sq_norm[jb][None, :]
-    key = _distances(d, ra.hamming)
-    if outside is not None:
-        np.copyto(key, np.float32(np.inf), where=outside)
-    k = np.arange(len(ia))
-    j = np.argmin(key, axis=1)
-    d1 = key[k, j]
-    key[k, j] = np.inf
-    found = np.isfinite(d1)
-    out.best[ia] = np.where(found, jb[j], -1)
-    out.d1[ia] = d1
-    out.d2[ia] = key.min(axis=1)
-
-
-def _minus2_dots(a: Rows, b: Rows) -> Rows:
-    """-2 a.b for every pair of rows (Na, Nb), in products of at most ``BLAS_MAX_MNK``."""
-    a2 = a * a.dtype.type(-2)
-    out = np.empty((len(a), len(b)), a.dtype)
-    width = max(1, a.shape[1])
-    tr = max(1, min(len(a), math.isqrt(BLAS_MAX_MNK // width)))
+def _minus2_dots(a2: Rows, b: Rows) -> Rows:
+    """``a2 . b`` for every pair of rows (Na, Nb), in products of at most ``BLAS_MAX_MNK``."""
+    out = np.empty((len(a2), len(b)), a2.dtype)
+    width = max(1, a2.shape[1])
+    tr = max(1, min(len(a2), math.isqrt(BLAS_MAX_MNK // width)))
     tc = max(1, BLAS_MAX_MNK // (width * tr))
-    for i0 in range(0, len(a), tr):
+    for i0 in range(0, len(a2), tr):
         for j0 in range(0, len(b), tc):
             np.matmul(a2[i0:i0 + tr], b[j0:j0 + tc].T, out=out[i0:i0 + tr, j0:j0 + tc])
     return out
 
 
-def _distances(sq: Rows, hamming: bool) -> F32:
-    """OpenCV's distances (float32) from exact squared distances: their float32 square
-    roots, or for Hamming rows the bit counts themselves; may overwrite ``sq``."""
-    key = sq if sq.dtype == np.float32 else sq.astype(np.float32)
-    if not hamming:
-        np.sqrt(key, out=key)
-    return key
-
-
-def _by_pairs(ra: DescriptorRows, rb: DescriptorRows, a_m: F64, b_m: F64, radius_m: float,
-              grid: CellGrid, ranges: tuple[I64, I64], out: TwoNearest) -> None:
+def _pairs(ra: DescriptorRows, rb: DescriptorRows, a_m: F64, b_m: F64, radius_m: float,
+           b_order: I64, ranges: tuple[I64, I64], out: TwoNearest) -> None:
     """The candidate pairs listed (grouped by a), their distances pair by pair."""
-    ia, ib = _candidate_pairs(a_m, b_m, radius_m, grid, ranges)
+    ia, ib = _candidate_pairs(a_m, b_m, radius_m, b_order, ranges)
     if len(ia) == 0:
         return
     dots = np.einsum("ij,ij->i", ra.rows[ia], rb.rows[ib])
     sq = ra.sq_norm[ia] + rb.sq_norm[ib] - 2 * dots
-    _segment_two_smallest(ia, ib, _distances(sq, ra.hamming), out)
+    key = sq.astype(np.float32)
+    if not ra.hamming:
+        np.sqrt(key, out=key)
+    _segment_two_smallest(ia, ib, key, out)
 
 
-def _candidate_pairs(a_m: F64, b_m: F64, radius_m: float, grid: CellGrid,
+def _candidate_pairs(a_m: F64, b_m: F64, radius_m: float, b_order: I64,
                      ranges: tuple[I64, I64]) -> tuple[I64, I64]:
-    """All (i, j) with b_j within ``radius_m`` of a_i, ordered by i."""
-    start, count = ranges[0].ravel(), (ranges[1] - ranges[0]).ravel()
-    total = int(count.sum())
-    ia = np.repeat(np.repeat(np.arange(len(a_m)), 3), count)
+    """All (i, j) with b_j within ``radius_m`` of a_i, ordered by i; ``ranges``: the
+    entries of ``b_order`` around each keypoint of a."""
+    start, count = ranges[0], ranges[1] - ranges[0]
+    ia = np.repeat(np.arange(len(a_m)), count)
     skip = np.repeat(start - (np.cumsum(count) - count), count)
-    ib = grid.order[np.arange(total) + skip]
+    ib = b_order[np.arange(len(ia)) + skip]
     dx = a_m[ia, 0] - b_m[ib, 0]
     dy = a_m[ia, 1] - b_m[ib, 1]
     keep = dx * dx + dy * dy <= radius_m * radius_m
