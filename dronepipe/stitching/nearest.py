@@ -54,6 +54,7 @@ ROOTS_DISTINCT = 2**22  # squared distances below this have distinct float32 roo
 # CPU estimates (ns) that choose between products and listed pairs; measured on sim flights
 NS_PER_BLOCK, NS_PER_PRODUCT, NS_PER_PAIR = 20_000.0, 9.0, 60.0
 _NONE = np.iinfo(np.int64).max
+_FAR = np.float32(1e30)  # added to candidates outside the gate: beyond any real distance
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ class Bands:
         empty = np.zeros(0, np.int64)
         own = cls(lo_m, size, ny, empty, empty).keys_of(b_m)
         keys = np.concatenate([own - ny, own, own + ny])
-        order = np.argsort(keys, kind="stable")
+        order = np.argsort(keys)
         return cls(lo_m, size, ny, keys[order], order % len(b_m))
 
     def keys_of(self, p_m: F64) -> I64:
@@ -165,22 +166,9 @@ def two_nearest(ra: DescriptorRows, rb: DescriptorRows, a_m: F64, b_m: F64,
     lo = np.minimum(a_m.min(axis=0), b_m.min(axis=0))
     hi = np.maximum(a_m.max(axis=0), b_m.max(axis=0))
     if radius_m is None or radius_m >= float(np.hypot(*(hi - lo))) * (1.0 + 1e-9):
-        every = np.arange(len(rb))
-        step = max(1, BLOCK_ELEMENTS // len(rb))
-        blocks = [(i, min(i + step, len(ra)), 0, len(rb)) for i in range(0, len(ra), step)]
-        _products(ra, rb, np.arange(len(ra)), every, blocks, None, out)
-        return out
-    bands = Bands.of(b_m, lo, hi, radius_m)
-    keys = bands.keys_of(a_m)
-    start, end = bands.around(keys, keys)
-    listed = float((end - start).sum())
-    a_order, blocks = runs(bands, keys)
-    work = sum((a1 - a0) * (b1 - b0) for a0, a1, b0, b1 in blocks)
-    if NS_PER_BLOCK * len(blocks) + NS_PER_PRODUCT * work < NS_PER_PAIR * listed:
-        gate = (a_m[a_order], b_m[bands.order], radius_m * radius_m)
-        _products(ra, rb, a_order, bands.order, blocks, gate, out)
+        _everywhere(ra, rb, out)
     else:
-        _pairs(ra, rb, a_m, b_m, radius_m, bands.order, (start, end), out)
+        _within(ra, rb, a_m, b_m, radius_m, Bands.of(b_m, lo, hi, radius_m), out)
     return out
 
 
@@ -198,99 +186,124 @@ def _check(ra: DescriptorRows, rb: DescriptorRows, a_m: F64, b_m: F64,
         raise ValueError("gate radius is NaN")
 
 
-def runs(bands: Bands, keys: I64) -> tuple[I64, list[Block]]:
-    """The keypoints of ``a`` (cell ``keys``) sorted by cell, and blocks of them: runs of
-    cells in one column with about ``RUN_KEYPOINTS`` keypoints, rows ``a0:a1`` of the
-    sorted keypoints against entries ``b0:b1`` of the bands."""
-    order = np.argsort(keys, kind="stable")
+def _everywhere(ra: DescriptorRows, rb: DescriptorRows, out: TwoNearest) -> None:
+    """No gate: every keypoint of b a candidate, products in row blocks."""
+    step = max(1, BLOCK_ELEMENTS // len(rb))
+    a0 = np.arange(0, len(ra), step)
+    blocks = np.stack([a0, np.minimum(a0 + step, len(ra)), 0 * a0, 0 * a0 + len(rb)], axis=1)
+    _products(ra, rb, np.arange(len(ra)), np.arange(len(rb)), blocks, None, out)
+    _resolve_ties(ra, rb, None, out)
+
+
+def _within(ra: DescriptorRows, rb: DescriptorRows, a_m: F64, b_m: F64, radius_m: float,
+            bands: Bands, out: TwoNearest) -> None:
+    """Within the gate: products per run of cells, or listed pairs, whichever the CPU
+    estimate prefers."""
+    keys = bands.keys_of(a_m)
+    start, end = bands.around(keys, keys)
+    a_order, blocks = runs(bands, keys)
+    work = float(((blocks[:, 1] - blocks[:, 0]) * (blocks[:, 3] - blocks[:, 2])).sum())
+    listed = float((end - start).sum())
+    if NS_PER_BLOCK * len(blocks) + NS_PER_PRODUCT * work < NS_PER_PAIR * listed:
+        gate = Gate(a_m[a_order], b_m[bands.order], radius_m)
+        _products(ra, rb, a_order, bands.order, blocks, gate, out)
+        _resolve_ties(ra, rb, Gate(a_m, b_m, radius_m), out)
+    else:
+        _pairs(ra, rb, Gate(a_m, b_m, radius_m), bands.order, (start, end), out)
+
+
+def runs(bands: Bands, keys: I64) -> tuple[I64, I64]:
+    """The keypoints of ``a`` (cell ``keys``) sorted by cell, and blocks of them (K, 4):
+    runs of cells in one column with about ``RUN_KEYPOINTS`` keypoints, rows ``a0:a1`` of
+    the sorted keypoints against entries ``b0:b1`` of the bands (none empty)."""
+    order = np.argsort(keys)
     ks = keys[order]
-    first = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
-    before = first  # keypoints of a before each cell
+    first = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])  # = keypoints before each cell
     col, cy = np.divmod(ks[first], bands.ny)
     new_col = np.r_[True, (col[1:] != col[:-1]) | (cy[1:] - cy[:-1] > 2)]
-    in_col = before - np.maximum.accumulate(np.where(new_col, before, 0))
+    in_col = first - np.maximum.accumulate(np.where(new_col, first, 0))
     group = in_col // RUN_KEYPOINTS
     start = np.flatnonzero(new_col | np.r_[True, group[1:] != group[:-1]])
     last = np.r_[start[1:], len(first)] - 1
     b0, b1 = bands.around(ks[first[start]], ks[first[last]])
-    a1 = np.r_[first[start[1:]], len(ks)]
-    return order, [(int(s), int(e), int(p), int(q))
-                   for s, e, p, q in zip(first[start], a1, b0, b1, strict=True) if q > p]
+    blocks = np.stack([first[start], np.r_[first[start[1:]], len(ks)], b0, b1], axis=1)
+    return order, blocks[b1 > b0]
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Map positions (metres) of the keypoints of a (``ax``, ``ay``) and of b (``bx``,
+    ``by``), contiguous, and the gate ``radius_m``."""
+
+    ax: F64
+    ay: F64
+    bx: F64
+    by: F64
+    radius_m: float
+
+    def __init__(self, a_m: F64, b_m: F64, radius_m: float) -> None:
+        for name, v in (("ax", a_m[:, 0]), ("ay", a_m[:, 1]), ("bx", b_m[:, 0]), ("by", b_m[:, 1])):
+            object.__setattr__(self, name, np.ascontiguousarray(v))
+        object.__setattr__(self, "radius_m", radius_m)
+
+    def outside(self, a: slice | I64, b: slice | I64) -> NDArray[np.bool_]:
+        """(na, nb): True where b lies farther than the radius from a, by the k-d tree's
+        test: dx*dx + dy*dy > r*r in float64."""
+        dx = np.subtract.outer(self.ax[a], self.bx[b])
+        dy = np.subtract.outer(self.ay[a], self.by[b])
+        np.multiply(dx, dx, out=dx)
+        np.multiply(dy, dy, out=dy)
+        np.add(dx, dy, out=dx)
+        return np.greater(dx, self.radius_m * self.radius_m)
 
 
 def _products(ra: DescriptorRows, rb: DescriptorRows, a_order: I64, b_order: I64,
-              blocks: list[Block], gate: tuple[F64, F64, float] | None, out: TwoNearest) -> None:
-    """The two nearest by matrix products over ``blocks`` of a (in ``a_order``) and of b
-    (entries ``b_order``); ``gate``: the sorted positions of a, of b's entries, and the
-    squared radius. Results into ``out``."""
+              blocks: I64, gate: Gate | None, out: TwoNearest) -> None:
+    """The two nearest by matrix products over ``blocks`` (K, 4: a0, a1, b0, b1) of a in
+    ``a_order`` and of b's entries ``b_order``; ``gate`` in the same orders. Into
+    ``out``; where the nearest is tied, ``best`` is one of them (``_resolve_ties``)."""
     a2 = ra.rows[a_order]
     a2 *= a2.dtype.type(-2)
-    b = rb.rows[b_order]
-    nb = rb.sq_norm[b_order]
-    na = ra.sq_norm[a_order]
+    b, nb = rb.rows[b_order], rb.sq_norm[b_order]
     bound = (math.sqrt(float(ra.sq_norm.max())) + math.sqrt(float(rb.sq_norm.max()))) ** 2
-    by_sq = ra.hamming or bound < ROOTS_DISTINCT  # rank by |b|^2 - 2 a.b, |a|^2 added after
-    found = np.full(len(a2), -1, np.int64)
+    by_sq = ra.hamming or bound * (1.0 + 1e-9) < ROOTS_DISTINCT  # rank by |b|^2 - 2 a.b
+    na = ra.sq_norm[a_order][:, None]
+    pos = np.zeros(len(a2), np.int64)
     v1 = np.full(len(a2), np.inf, a2.dtype)
     v2 = np.full(len(a2), np.inf, a2.dtype)
-    for a0, a1, b0, b1 in blocks:
+    rows = np.arange(min(len(a2), BLOCK_ELEMENTS))
+    for a0, a1, b0, b1 in blocks.tolist():
         step = max(1, BLOCK_ELEMENTS // (b1 - b0))
         for r0 in range(a0, a1, step):
             r1 = min(r0 + step, a1)
-            g = _minus2_dots(a2[r0:r1], b[b0:b1])
+            g = _dots(a2[r0:r1], b[b0:b1])
             g += nb[b0:b1]
             if not by_sq:
-                g += na[r0:r1, None]
+                g += na[r0:r1]
                 np.sqrt(g, out=g)
-            if gate is not None:
-                np.copyto(g, np.inf, where=_outside(gate[0][r0:r1], gate[1][b0:b1], gate[2]))
-            j, v1[r0:r1], v2[r0:r1] = _two_smallest(g, b_order[b0:b1])
-            found[r0:r1] = np.where(np.isfinite(v1[r0:r1]), j + b0, -1)
+            if gate is not None:  # cheaper than a masked copy
+                g += gate.outside(slice(r0, r1), slice(b0, b1)) * _FAR
+            j = g.argmin(axis=1)
+            k = rows[:r1 - r0]
+            v1[r0:r1] = g[k, j]
+            g[k, j] = np.inf
+            g.min(axis=1, out=v2[r0:r1])
+            pos[r0:r1] = j + b0
+    v1[v1 >= _FAR] = np.inf
+    v2[v2 >= _FAR] = np.inf
     if by_sq:
-        v1 += na
-        v2 += na
-    _finish(found, v1, v2, a_order, b_order, ra.hamming or not by_sq, out)
-
-
-def _finish(found: I64, v1: Rows, v2: Rows, a_order: I64, b_order: I64, final: bool,
-            out: TwoNearest) -> None:
-    """Sorted results to ``out``: entries ``found`` to keypoints of b, squared distances
-    to distances (``final``: already distances)."""
+        v1 += na[:, 0]
+        v2 += na[:, 0]
     d1, d2 = v1.astype(np.float32), v2.astype(np.float32)
-    if not final:
+    if by_sq and not ra.hamming:
         np.sqrt(d1, out=d1)
         np.sqrt(d2, out=d2)
-    out.best[a_order] = np.where(found >= 0, b_order[found], -1)
+    out.best[a_order] = np.where(np.isfinite(d1), b_order[pos], -1)
     out.d1[a_order] = d1
     out.d2[a_order] = d2
 
 
-def _two_smallest(g: Rows, labels: I64) -> tuple[I64, Rows, Rows]:
-    """Per row of ``g``: the column of the smallest value (ties: the lowest ``labels``),
-    the smallest and the second smallest values. Overwrites ``g``."""
-    rows = np.arange(len(g))
-    j = np.argmin(g, axis=1)
-    m1 = g[rows, j]
-    g[rows, j] = np.inf
-    m2 = g.min(axis=1)
-    for i in np.flatnonzero((m1 == m2) & np.isfinite(m1)):  # rare: several at the minimum
-        cols = np.r_[j[i], np.flatnonzero(g[i] == m1[i])]
-        j[i] = cols[np.argmin(labels[cols])]
-    return j, m1, m2
-
-
-def _outside(a_m: F64, b_m: F64, r2: float) -> NDArray[np.bool_]:
-    """(Na, Nb): True where the two points are farther apart than sqrt(r2) (the k-d tree's
-    test, in float64)."""
-    dx = np.subtract.outer(a_m[:, 0], b_m[:, 0])
-    dy = np.subtract.outer(a_m[:, 1], b_m[:, 1])
-    np.multiply(dx, dx, out=dx)
-    np.multiply(dy, dy, out=dy)
-    np.add(dx, dy, out=dx)
-    return np.greater(dx, r2)
-
-
-def _minus2_dots(a2: Rows, b: Rows) -> Rows:
+def _dots(a2: Rows, b: Rows) -> Rows:
     """``a2 . b`` for every pair of rows (Na, Nb), in products of at most ``BLAS_MAX_MNK``."""
     out = np.empty((len(a2), len(b)), a2.dtype)
     width = max(1, a2.shape[1])
@@ -302,31 +315,52 @@ def _minus2_dots(a2: Rows, b: Rows) -> Rows:
     return out
 
 
-def _pairs(ra: DescriptorRows, rb: DescriptorRows, a_m: F64, b_m: F64, radius_m: float,
-           b_order: I64, ranges: tuple[I64, I64], out: TwoNearest) -> None:
+def _distances(sq: Rows, hamming: bool) -> F32:
+    """OpenCV's distances (float32) from exact squared distances: their float32 square
+    roots, or for Hamming rows the bit counts themselves."""
+    key = sq.astype(np.float32)
+    if not hamming:
+        np.sqrt(key, out=key)
+    return key
+
+
+def _resolve_ties(ra: DescriptorRows, rb: DescriptorRows, gate: Gate | None,
+                  out: TwoNearest) -> None:
+    """Where the nearest distance is tied (rare), the lowest index of b among the tied,
+    as OpenCV: the keypoint's distances to every candidate again."""
+    for i in np.flatnonzero((out.d1 == out.d2) & np.isfinite(out.d1)).tolist():
+        dots = np.einsum("ij,j->i", rb.rows, ra.rows[i])
+        key = _distances(ra.sq_norm[i] + rb.sq_norm - 2 * dots, ra.hamming)
+        if gate is not None:
+            key[gate.outside(np.array([i]), slice(None))[0]] = np.inf
+        out.best[i] = int(np.argmin(key))
+
+
+def _pairs(ra: DescriptorRows, rb: DescriptorRows, gate: Gate, b_order: I64,
+           ranges: tuple[I64, I64], out: TwoNearest) -> None:
     """The candidate pairs listed (grouped by a), their distances pair by pair."""
-    ia, ib = _candidate_pairs(a_m, b_m, radius_m, b_order, ranges)
+    ia, ib = _candidate_pairs(gate, b_order, ranges)
     if len(ia) == 0:
         return
-    dots = np.einsum("ij,ij->i", ra.rows[ia], rb.rows[ib])
+    dots = np.einsum("ij,ij->i", ra.rows.take(ia, axis=0), rb.rows.take(ib, axis=0))
     sq = ra.sq_norm[ia] + rb.sq_norm[ib] - 2 * dots
-    key = sq.astype(np.float32)
-    if not ra.hamming:
-        np.sqrt(key, out=key)
-    _segment_two_smallest(ia, ib, key, out)
+    _segment_two_smallest(ia, ib, _distances(sq, ra.hamming), out)
 
 
-def _candidate_pairs(a_m: F64, b_m: F64, radius_m: float, b_order: I64,
-                     ranges: tuple[I64, I64]) -> tuple[I64, I64]:
-    """All (i, j) with b_j within ``radius_m`` of a_i, ordered by i; ``ranges``: the
-    entries of ``b_order`` around each keypoint of a."""
+def _candidate_pairs(gate: Gate, b_order: I64, ranges: tuple[I64, I64]) -> tuple[I64, I64]:
+    """All (i, j) with b_j within the gate of a_i, ordered by i; ``ranges``: the entries
+    of ``b_order`` around each keypoint of a."""
     start, count = ranges[0], ranges[1] - ranges[0]
-    ia = np.repeat(np.arange(len(a_m)), count)
-    skip = np.repeat(start - (np.cumsum(count) - count), count)
-    ib = b_order[np.arange(len(ia)) + skip]
-    dx = a_m[ia, 0] - b_m[ib, 0]
-    dy = a_m[ia, 1] - b_m[ib, 1]
-    keep = dx * dx + dy * dy <= radius_m * radius_m
+    ia = np.repeat(np.arange(len(start)), count)
+    at = np.repeat(start - (np.cumsum(count) - count), count)
+    at += np.arange(len(at))
+    ib = b_order[at]
+    dx = gate.ax[ia] - gate.bx[ib]
+    dy = gate.ay[ia] - gate.by[ib]
+    dx *= dx
+    dy *= dy
+    dx += dy
+    keep = dx <= gate.radius_m * gate.radius_m
     return ia[keep], ib[keep]
 
 
