@@ -28,8 +28,9 @@ out) is the same ranking. Ties go to the lower index in ``b``, as OpenCV's inser
 the first. Binary descriptors (ORB, Hamming) become rows of bits, whose squared L2
 distance is the Hamming distance. The gate is the test of
 ``scipy.spatial.cKDTree.sparse_distance_matrix``: ``dx*dx + dy*dy <= r*r`` in float64.
-Matrix products are split so that rows x columns x width stays at or below 2**19: above
-that OpenBLAS starts threads, whose spinning costs more CPU than they save at these sizes.
+Matrix products are split so that rows x columns x width stays below 2**19: from there on
+OpenBLAS starts threads, whose spinning costs 2 to 10 times the CPU of the product itself
+at these sizes.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ I64 = NDArray[np.int64]
 Rows = NDArray[np.float32] | NDArray[np.float64]
 Block = tuple[int, int, int, int]  # rows a0:a1 of sorted a against entries b0:b1 of the bands
 
-BLAS_MAX_MNK = 2**19  # largest product OpenBLAS runs on one thread
+BLAS_MAX_MNK = 2**19 - 1  # largest product OpenBLAS runs on one thread (rows x cols x width)
 BLOCK_ELEMENTS = 2**16  # distances held at once
 RUN_KEYPOINTS = 32  # keypoints of a gathered into one run of cells (one product)
 ROOTS_DISTINCT = 2**22  # squared distances below this have distinct float32 roots
@@ -161,8 +162,10 @@ def two_nearest(ra: DescriptorRows, rb: DescriptorRows, a_m: F64, b_m: F64,
     ``a_m`` (Na, 2); ``None``: among all (see module)."""
     _check(ra, rb, a_m, b_m, radius_m)
     out = TwoNearest.none(len(ra))
-    if len(ra) == 0 or len(rb) == 0 or (radius_m is not None and radius_m < 0.0):
+    if len(ra) == 0 or len(rb) == 0:
         return out
+    if radius_m is not None:
+        radius_m = abs(radius_m)  # as the k-d tree's test, which squares it
     lo = np.minimum(a_m.min(axis=0), b_m.min(axis=0))
     hi = np.maximum(a_m.max(axis=0), b_m.max(axis=0))
     if radius_m is None or radius_m >= float(np.hypot(*(hi - lo))) * (1.0 + 1e-9):
@@ -304,14 +307,21 @@ def _products(ra: DescriptorRows, rb: DescriptorRows, a_order: I64, b_order: I64
 
 
 def _dots(a2: Rows, b: Rows) -> Rows:
-    """``a2 . b`` for every pair of rows (Na, Nb), in products of at most ``BLAS_MAX_MNK``."""
+    """``a2 . b`` for every pair of rows (Na, Nb), in products of at most ``BLAS_MAX_MNK``:
+    whole rows of the result where a few fit (numpy hands BLAS only contiguous outputs),
+    else tiles of 32 rows through a copy."""
     out = np.empty((len(a2), len(b)), a2.dtype)
     width = max(1, a2.shape[1])
-    tr = max(1, min(len(a2), math.isqrt(BLAS_MAX_MNK // width)))
-    tc = max(1, BLAS_MAX_MNK // (width * tr))
+    tr = BLAS_MAX_MNK // (len(b) * width)
+    if tr >= min(8, len(a2)):
+        for i0 in range(0, len(a2), tr):
+            np.matmul(a2[i0:i0 + tr], b.T, out=out[i0:i0 + tr])
+        return out
+    tr = min(32, len(a2))
+    tc = max(1, BLAS_MAX_MNK // (tr * width))
     for i0 in range(0, len(a2), tr):
         for j0 in range(0, len(b), tc):
-            np.matmul(a2[i0:i0 + tr], b[j0:j0 + tc].T, out=out[i0:i0 + tr, j0:j0 + tc])
+            out[i0:i0 + tr, j0:j0 + tc] = a2[i0:i0 + tr] @ b[j0:j0 + tc].T
     return out
 
 
