@@ -46,7 +46,6 @@ F64 = NDArray[np.float64]
 F32 = NDArray[np.float32]
 I64 = NDArray[np.int64]
 Rows = NDArray[np.float32] | NDArray[np.float64]
-Block = tuple[int, int, int, int]  # rows a0:a1 of sorted a against entries b0:b1 of the bands
 
 BLAS_MAX_MNK = 2**19 - 1  # largest product OpenBLAS runs on one thread (rows x cols x width)
 BLOCK_ELEMENTS = 2**16  # distances held at once
@@ -177,6 +176,7 @@ def two_nearest(ra: DescriptorRows, rb: DescriptorRows, a_m: F64, b_m: F64,
 
 def _check(ra: DescriptorRows, rb: DescriptorRows, a_m: F64, b_m: F64,
            radius_m: float | None) -> None:
+    """ValueError for descriptors or positions that cannot be matched."""
     if ra.hamming != rb.hamming or ra.rows.shape[1] != rb.rows.shape[1]:
         raise ValueError(f"descriptors of a and b differ: {ra.rows.shape[1]} vs "
                          f"{rb.rows.shape[1]} columns, hamming {ra.hamming} vs {rb.hamming}")
@@ -193,7 +193,8 @@ def _everywhere(ra: DescriptorRows, rb: DescriptorRows, out: TwoNearest) -> None
     """No gate: every keypoint of b a candidate, products in row blocks."""
     step = max(1, BLOCK_ELEMENTS // len(rb))
     a0 = np.arange(0, len(ra), step)
-    blocks = np.stack([a0, np.minimum(a0 + step, len(ra)), 0 * a0, 0 * a0 + len(rb)], axis=1)
+    blocks = np.stack([a0, np.minimum(a0 + step, len(ra)), np.zeros_like(a0),
+                       np.full_like(a0, len(rb))], axis=1)
     _products(ra, rb, np.arange(len(ra)), np.arange(len(rb)), blocks, None, out)
     _resolve_ties(ra, rb, None, out)
 
@@ -208,11 +209,11 @@ def _within(ra: DescriptorRows, rb: DescriptorRows, a_m: F64, b_m: F64, radius_m
     work = float(((blocks[:, 1] - blocks[:, 0]) * (blocks[:, 3] - blocks[:, 2])).sum())
     listed = float((end - start).sum())
     if NS_PER_BLOCK * len(blocks) + NS_PER_PRODUCT * work < NS_PER_PAIR * listed:
-        gate = Gate(a_m[a_order], b_m[bands.order], radius_m)
+        gate = Gate.of(a_m[a_order], b_m[bands.order], radius_m)
         _products(ra, rb, a_order, bands.order, blocks, gate, out)
-        _resolve_ties(ra, rb, Gate(a_m, b_m, radius_m), out)
+        _resolve_ties(ra, rb, Gate.of(a_m, b_m, radius_m), out)
     else:
-        _pairs(ra, rb, Gate(a_m, b_m, radius_m), bands.order, (start, end), out)
+        _pairs(ra, rb, Gate.of(a_m, b_m, radius_m), bands.order, (start, end), out)
 
 
 def runs(bands: Bands, keys: I64) -> tuple[I64, I64]:
@@ -236,7 +237,7 @@ def runs(bands: Bands, keys: I64) -> tuple[I64, I64]:
 @dataclass(frozen=True)
 class Gate:
     """Map positions (metres) of the keypoints of a (``ax``, ``ay``) and of b (``bx``,
-    ``by``), contiguous, and the gate ``radius_m``."""
+    ``by``), each contiguous, and the gate ``radius_m``."""
 
     ax: F64
     ay: F64
@@ -244,10 +245,11 @@ class Gate:
     by: F64
     radius_m: float
 
-    def __init__(self, a_m: F64, b_m: F64, radius_m: float) -> None:
-        for name, v in (("ax", a_m[:, 0]), ("ay", a_m[:, 1]), ("bx", b_m[:, 0]), ("by", b_m[:, 1])):
-            object.__setattr__(self, name, np.ascontiguousarray(v))
-        object.__setattr__(self, "radius_m", radius_m)
+    @classmethod
+    def of(cls, a_m: F64, b_m: F64, radius_m: float) -> Gate:
+        """The gate between positions ``a_m`` (Na, 2) and ``b_m`` (Nb, 2)."""
+        a, b = np.ascontiguousarray(a_m.T), np.ascontiguousarray(b_m.T)
+        return cls(a[0], a[1], b[0], b[1], radius_m)
 
     def outside(self, a: slice | I64, b: slice | I64) -> NDArray[np.bool_]:
         """(na, nb): True where b lies farther than the radius from a, by the k-d tree's
