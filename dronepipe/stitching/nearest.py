@@ -202,18 +202,21 @@ def _everywhere(ra: DescriptorRows, rb: DescriptorRows, out: TwoNearest) -> None
 def _within(ra: DescriptorRows, rb: DescriptorRows, a_m: F64, b_m: F64, radius_m: float,
             bands: Bands, out: TwoNearest) -> None:
     """Within the gate: products per run of cells, or listed pairs, whichever the CPU
-    estimate prefers."""
+    estimate prefers (the runs are not even formed where the pairs are surely cheaper)."""
     keys = bands.keys_of(a_m)
     start, end = bands.around(keys, keys)
-    a_order, blocks = runs(bands, keys)
-    work = float(((blocks[:, 1] - blocks[:, 0]) * (blocks[:, 3] - blocks[:, 2])).sum())
-    listed = float((end - start).sum())
-    if NS_PER_BLOCK * len(blocks) + NS_PER_PRODUCT * work < NS_PER_PAIR * listed:
-        gate = Gate.of(a_m[a_order], b_m[bands.order], radius_m)
-        _products(ra, rb, a_order, bands.order, blocks, gate, out)
-        _resolve_ties(ra, rb, Gate.of(a_m, b_m, radius_m), out)
-    else:
-        _pairs(ra, rb, Gate.of(a_m, b_m, radius_m), bands.order, (start, end), out)
+    listed = end - start
+    pairs_ns = NS_PER_PAIR * float(listed.sum())
+    least_blocks = math.ceil(np.count_nonzero(listed) / (2 * RUN_KEYPOINTS))
+    if pairs_ns > NS_PER_BLOCK * least_blocks + NS_PER_PRODUCT * float(listed.sum()):
+        a_order, blocks = runs(bands, keys)
+        work = float(((blocks[:, 1] - blocks[:, 0]) * (blocks[:, 3] - blocks[:, 2])).sum())
+        if NS_PER_BLOCK * len(blocks) + NS_PER_PRODUCT * work < pairs_ns:
+            gate = Gate.of(a_m[a_order], b_m[bands.order], radius_m)
+            _products(ra, rb, a_order, bands.order, blocks, gate, out)
+            _resolve_ties(ra, rb, Gate.of(a_m, b_m, radius_m), out)
+            return
+    _pairs(ra, rb, Gate.of(a_m, b_m, radius_m), bands.order, (start, end), out)
 
 
 def runs(bands: Bands, keys: I64) -> tuple[I64, I64]:
