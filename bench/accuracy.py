@@ -27,39 +27,42 @@ and the same two figures for the RMSE without the GNSS mean.
 Runs one flight at a time (the machine is shared); a 70-frame flight takes about half
 a minute to simulate the first time and 20-40 s to process.
 
-Measured on the shared 2-core machine (defaults)::
+Measured on the shared 2-core machine (defaults; 2026-12-06)::
 
-    flight                              rmse    gnss e,n  median e,n -gnss th.rm T MAE   rec     ember  prec FA/ha   p50   p90    s
-    s1-f70-h70-rgb640x480               0.94 -0.67,-0.15 -0.76, 0.00  0.59  0.86  0.17  1.00  1.00 4/4  1.00  0.00  0.79  1.21   19
-    s2-f70-h70-rgb640x480               0.41  0.15, 0.17 -0.27, 0.03  0.54  0.35  0.13  1.00  1.00 3/3  0.89  0.61  0.36  0.42   24
-    s3-f70-h70-rgb640x480               0.54 -0.58, 0.10 -0.42,-0.15  0.43  0.50  0.09  1.00  1.00 3/3  1.00  0.00  0.34  0.59   19
-    s4-f70-h70-rgb640x480               0.36 -0.04,-0.38  0.15,-0.09  0.47  0.29  0.09  1.00  1.00 3/3  1.00  0.00  0.16  0.27   19
-    s5-f70-h70-rgb640x480               0.83  0.75, 0.09  0.61, 0.39  0.53  0.79  0.13  0.86  1.00 4/4  1.00  0.00  0.74  0.89   20
-    s6-f70-h70-rgb640x480               1.07  0.52, 0.12  0.48, 0.08  0.95  0.85  0.28  1.00  1.00 3/3  0.90  0.62  0.73  1.03   19
-    s1-f70-h70-rgb640x480-terrain       0.95 -0.67,-0.15 -0.76, 0.00  0.60  0.86  0.19  0.86  1.00 4/4  1.00  0.00  0.52  1.23   19
-    s2-f70-h70-rgb640x480-terrain       0.42  0.15, 0.17 -0.24, 0.03  0.54  0.35  0.11  0.86  1.00 3/3  1.00  0.00  0.28  0.42   20
+    flight                              rmse    gnss e,n  median e,n -gnss th.rm T MAE   rec     ember  prec FA/ha   p50   p90
+    s1-f70-h70-rgb640x480               0.91 -0.67,-0.15 -0.76, 0.02  0.54  0.83  0.16  1.00  1.00 4/4  1.00  0.00  0.76  1.15
+    s2-f70-h70-rgb640x480               0.40  0.15, 0.17 -0.27, 0.03  0.53  0.35  0.13  1.00  1.00 3/3  0.89  0.60  0.35  0.41
+    s3-f70-h70-rgb640x480               0.53 -0.58, 0.10 -0.43,-0.15  0.42  0.49  0.09  1.00  1.00 3/3  1.00  0.00  0.34  0.59
+    s4-f70-h70-rgb640x480               0.35 -0.04,-0.38  0.15,-0.10  0.47  0.29  0.09  1.00  1.00 3/3  1.00  0.00  0.16  0.27
+    s5-f70-h70-rgb640x480               0.84  0.75, 0.09  0.61, 0.41  0.53  0.80  0.14  0.86  1.00 4/4  1.00  0.00  0.75  0.90
+    s6-f70-h70-rgb640x480               0.96  0.52, 0.12  0.48, 0.11  0.82  0.78  0.25  1.00  1.00 3/3  0.90  0.62  0.71  0.96
+    s1-f70-h70-rgb640x480-terrain       0.96 -0.67,-0.15 -0.77, 0.00  0.61  0.86  0.19  0.86  1.00 4/4  1.00  0.00  0.51  1.25
+    s2-f70-h70-rgb640x480-terrain       0.42  0.15, 0.17 -0.24, 0.03  0.54  0.36  0.11  0.86  1.00 3/3  1.00  0.00  0.28  0.43
 
     over 8 flights                     median   worst
-    mosaic RMSE (m)                     0.687   1.068   (0.860 / 1.328 with independent GNSS priors)
-      without the GNSS mean (m)         0.537   0.949   (0.781 / 1.097)
-    position error p90 (m)              0.738   1.232   (0.910 / 1.287)
+    mosaic RMSE (m)                     0.685   0.963
+      without the GNSS mean (m)         0.536   0.821
+    position error p90 (m)              0.743   1.245
     recall, embers >= 0.25 m2 >= 60 C   1.000   1.000   27/27 nests
-    false alarms per ha                 0.000   0.619   2 in 8 flights
-    temperature MAE (C)                 0.133   0.279   (0.224 / 0.291)
+    false alarms per ha                 0.000   0.616   2 in 8 flights
+    temperature MAE (C)                 0.133   0.247
+
+(With the block's scale prior a fixed 3 % instead of the height reference's 1 m over
+the height above ground: 0.687 / 1.068 m, without the GNSS mean 0.537 / 0.949 m.)
 
 Seeds 7-12 at 80 frames, 80 m (``--seeds 7 8 9 10 11 12 --terrain-seeds --frames 80
---height 80``): mosaic RMSE 0.733 / 1.114 m, without the GNSS mean 0.653 / 0.831 m, p90
-0.795 / 1.105 m, target-set recall 12/12, false alarms 4 in 6 flights (s8: 1.26 per ha,
+--height 80``): mosaic RMSE 0.727 / 1.093 m, without the GNSS mean 0.655 / 0.807 m, p90
+0.788 / 1.080 m, target-set recall 12/12, false alarms 4 in 6 flights (s8: 1.26 per ha,
 two sun-warmed patches of ground between tree crowns at 30 C taken for persons).
 
 The "-gnss" column subtracts the arithmetic mean of the GNSS error at the exposures;
 the adjustment's estimate of the block's position is a weighted one (the walk), so a
-block can sit nearer the truth than that mean (s4) or farther (s8 at 80 m: 0.97 m off,
-where the plain mean of the GNSS errors is 0.43 m). What the misses are: s6 keeps a
--1.4 % block scale from its GNSS walk (its heights say +0.1 %, but the block's height
-prior allows 3 %), s8 at 80 m the block position just said; the persons missed lie 2 C above a sun-warmed field or beside a warmer road; every false
-alarm so far is a warm patch of ground (30-32.5 C, 0.2-0.8 m2) classed as a person,
-where every true person read 32.9 C or more.
+block can sit nearer the truth than that mean (s4) or farther (s8 at 80 m: its median
+offset is 0.97 m, where the plain mean of the GNSS errors is 0.43 m). What the misses
+are: s8 at 80 m (1.09 m) is that block position; the persons missed lie 2 C above a
+sun-warmed field or beside a warmer road; every false alarm so far is a warm patch of
+ground (30-32.5 C, 0.2-0.8 m2) classed as a person, where every true person read 32.9 C
+or more.
 """
 
 from __future__ import annotations

@@ -37,20 +37,25 @@ shared, so run with ``--repeat`` >= 2 and read the rows of one repetition togeth
     python bench/process.py --only thermal               # DESIGN.md's target row
     git archive COMMIT | tar -x -C /tmp/base && python bench/process.py --baseline /tmp/base
 
-Measured on the shared 2-core machine (seconds, run 1 / run 2; x floor; peak MB), with
-``--baseline`` the tree before the frame cache, footprint-sized blocks and opaque tasks
-(commits f074d56, 1caac42, 9d44f0a):
+Measured on the shared 2-core machine, idle, on 2026-12-06 (seconds, run 1 / run 2;
+x floor; peak MB), ``--baseline`` commit a783fed (before per-kind features, exact
+grouped matching, the mosaic's coverage plan and lattices, early hotspot detection and
+the 64 MB frame cache):
 
-    flight            process threads      baseline             floor      OpenStitching (RGB)
-    demo              8.4 / 8.2  6.9x 489  10.8 / 10.5 8.8x 415  1.2 / 1.2  46 / 46 s, 819 MB
-    sim300            156 / 144  17x 1069  227 / 228  26x  771   8.8 / 8.6  out of memory (34 GB)
-    demo, thermal     3.3 / 3.1  3.4x 456  4.5 / 4.2  4.6x 433   1.0 / 0.9
-    sim300, thermal   26 / 27    14x  845  41 / 42    22x  503   1.8 / 1.9
+    flight            process threads      baseline             floor
+    demo, thermal     4.4 / 4.2  2.5x 337  5.8 / 6.1  3.5x 447  1.6 / 1.8
+    sim300, thermal   21.9 / 23.1 6.1x 430 49.9 / 48.8 13x 783  3.5 / 3.8
+    demo              8.3        4.2x 376                       2.0
+    sim300            90.7       6.8x 694                       13.4
 
-Registration (SIFT, 1500 features; RGB on 1200 px working images: 190 ms CPU a frame,
-thermal 62 ms) is the largest stage and alone several times the floor; on sim300 the
-RGB mosaic (feathering ~20 overlapping frames a pixel) is as large. processes: demo
-12 s, sim300 195 s; the LocalCluster: 10 s and 162 s.
+CPU seconds, sim300 thermal: 32-34 (baseline 85-87, floor 4.6-4.9). Stages of sim300
+thermal: registration 16-17 s (baseline 36-38), mosaics 3.9-4.0 (7.0-7.1), hotspots
+0.1 (3.6; detection now runs as registration decodes each frame). A profile of the
+thermal job on one thread (31 s CPU): SIFT 6.0 s (20 ms a frame on 320 px working
+images), matching 4.6, thermal decoding 4.4 (726 decodes of 300 frames: the mosaic
+decodes again what the 64 MB cache let go), hotspot detection 2.3, the adjustment
+about 2, the rest spread thin. Earlier figures with OpenStitching (RGB, default
+settings): demo 46 s and 819 MB; sim300 out of memory (34 GB).
 """
 
 from __future__ import annotations
