@@ -30,6 +30,13 @@ after: thermal SIFT 800 on a 320 px working image (full size where under 400 are
     before       48   904  176/176    11264  0.400 s/fr 118 ms/fr   33.8 ms/p   1.26s   26.7s  33.2 -> 0.12  3.06 -> 0.48
     after        48   904  176/176    11264  0.583 s/fr 122 ms/fr   66.6 ms/p   1.65s   41.9s  33.2 -> 0.12  3.06 -> 0.48
 
+On the idle machine (2026-12-06, with the exact grouped matching of ``nearest``):
+
+    thermal  frames kp/fr     pairs    ties     extract   ext CPU       match   solve   total  seam px       abs m   RSS MB
+                 48   800  176/176    11252  0.024 s/fr  33 ms/fr    3.6 ms/p   0.12s    1.9s  33.1 -> 0.19  3.06 -> 0.48  288
+                300   800 1213/1213   77579  0.019 s/fr  33 ms/fr    3.6 ms/p   0.85s   11.2s  31.2 -> 0.17  2.90 -> 0.19  664
+    solve only: 1000 frames (61,952 ties) 0.35 s, 162 MB; 3000 frames (188,480) 1.39 s, 260 MB
+
 Half-size thermal keypoints cost a little seam (0.11-0.12 -> 0.17-0.19 native pixels, a
 working pixel being two) and nothing in placement. Earlier, on a quieter machine (before
 per-kind settings): 48 frames 904 kp/fr 0.063 s/fr extract, 6.0 ms/pair, solve 0.09 s,
