@@ -15,6 +15,7 @@ from dronepipe.flightlogs.records import Pose
 from dronepipe.geodesy import UtmFrame
 from dronepipe.stitching.camera import CameraModel
 from dronepipe.stitching.geoframe import GeoFrame
+from dronepipe.stitching.georef import GridGround
 
 KL = (7.7689, 49.4447)  # Kaiserslautern, lon/lat
 FRAME = UtmFrame.for_point(*KL)
@@ -76,3 +77,15 @@ class DictLoader:
 
 def small_camera(dist: tuple[float, float, float, float, float] = (0.0,) * 5) -> CameraModel:
     return CameraModel.from_fov("test-160", 160, 128, 40.0, dist)
+
+
+def dem_ground(half_m: float, cell_m: float,
+               height_m: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> GridGround:
+    """A DEM square of ``half_m`` metres each side of KL in cells of ``cell_m`` metres, its
+    heights ``height_m(de, dn)`` of the cell centres' offsets east and north of KL (m)."""
+    e0, n0 = origin_en()
+    n = int(round(2 * half_m / cell_m))
+    ee = e0 - half_m + cell_m * (np.arange(n) + 0.5)
+    nn = n0 + half_m - cell_m * (np.arange(n) + 0.5)
+    ge, gn = np.meshgrid(ee, nn)
+    return GridGround(height_m(ge - e0, gn - n0), (e0 - half_m, n0 + half_m), cell_m)

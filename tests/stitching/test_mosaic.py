@@ -12,10 +12,10 @@ import rasterio
 
 from dronepipe.errors import DronepipeError
 from dronepipe.stitching.geoframe import GeoFrame, geoframe
-from dronepipe.stitching.georef import GridGround
 from dronepipe.stitching.grid import MosaicGrid, PixelWindow, grid_for
 from dronepipe.stitching.mosaic import Mosaic
-from tests.stitching.synthetic import FRAME, blob, origin_en, pose_at, render, rgb, small_camera, waves
+from tests.stitching.synthetic import (FRAME, blob, dem_ground, origin_en, pose_at, render, rgb,
+                                       small_camera, waves)
 
 DIST = (-0.2, 0.05, 0.001, -0.001, 0.0)
 
@@ -172,13 +172,8 @@ def test_correction_puts_a_misplaced_frame_back() -> None:
 
 
 def test_a_dem_ground_places_an_oblique_view_of_a_hill() -> None:
-    e0, n0 = origin_en()
-    cell = 0.5
-    ee = e0 - 150 + cell * (np.arange(600) + 0.5)
-    nn = n0 + 150 - cell * (np.arange(600) + 0.5)
-    ge, gn = np.meshgrid(ee, nn)
-    hill = 20.0 * np.exp(-((ge - e0 - 40) ** 2 + (gn - n0) ** 2) / (2 * 30.0 ** 2))
-    ground = GridGround(hill, (e0 - 150, n0 + 150), cell)
+    ground = dem_ground(150.0, 0.5,
+                        lambda de, dn: 20.0 * np.exp(-((de - 40) ** 2 + dn ** 2) / (2 * 30.0 ** 2)))
     # camera west of the hill looking east and down
     gf = geoframe("f", pose_at(-20.0, 0.0, 70.0, yaw_deg=90.0, pitch_deg=-50.0), small_camera(DIST),
                   FRAME, ground=ground)

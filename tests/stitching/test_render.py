@@ -8,9 +8,8 @@ import pytest
 
 from dronepipe.stitching.geoframe import geoframe
 from dronepipe.stitching.grid import MosaicGrid, PixelWindow, grid_for
-from dronepipe.stitching.georef import GridGround
 from dronepipe.stitching.render import TOL_PX, frame_lattice, pixel_maps
-from tests.stitching.synthetic import FRAME, origin_en, pose_at, small_camera
+from tests.stitching.synthetic import FRAME, dem_ground, pose_at, small_camera
 
 DIST = (-0.2, 0.05, 0.001, -0.001, 0.0)
 
@@ -55,13 +54,8 @@ def test_the_lattice_error_is_checked_and_bounded(dist: tuple, kind: str) -> Non
 
 
 def test_a_lattice_too_coarse_for_the_terrain_falls_back() -> None:
-    e0, n0 = origin_en()
-    cell = 0.5
-    ee = e0 - 80 + cell * (np.arange(320) + 0.5)
-    nn = n0 + 80 - cell * (np.arange(320) + 0.5)
-    ge, gn = np.meshgrid(ee, nn)
-    ridges = 6.0 * np.sin(ge - e0) * np.cos(gn - n0)  # relief at 6 m wavelength
-    ground = GridGround(ridges, (e0 - 80, n0 + 80), cell)
+    # relief at 6 m wavelength
+    ground = dem_ground(80.0, 0.5, lambda de, dn: 6.0 * np.sin(de) * np.cos(dn))
     gf = geoframe("f", pose_at(0, 0, 60.0), small_camera(DIST), FRAME, ground=ground)
     grid = grid_for([gf], tile=64)
     win = PixelWindow(0, 0, grid.height, grid.width)

@@ -4,7 +4,6 @@ reopened, hotspots where the truth has them, counters consistent, idle exit."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
