@@ -85,14 +85,16 @@ class Ties:
 @dataclass(frozen=True)
 class SolverConfig:
     """``loss`` on tie residuals and its ``loss_scale`` (tie sigmas); Gauss-Newton stops
-    after ``max_iterations`` or when no step exceeds ``tolerance`` prior sigmas;
+    after ``max_iterations`` or when no step exceeds ``tolerance`` prior sigmas (1e-4:
+    0.2 mm for a 2 m position sigma, 0.02 degrees for an unknown heading; on 300 thermal
+    frames 1e-6 took 15 iterations instead of 6 and moved no frame by more than 0.24 mm);
     ``estimate_scale``: raise the ties' sigma to their robust spread (see module), at
     most ``scale_rounds`` times."""
 
     loss: Loss = "huber"
     loss_scale: float = 2.0
     max_iterations: int = 30
-    tolerance: float = 1e-6
+    tolerance: float = 1e-4
     estimate_scale: bool = True
     scale_rounds: int = 3
 
