@@ -54,8 +54,9 @@ thermal: registration 16-17 s (baseline 36-38), mosaics 3.9-4.0 (7.0-7.1), hotsp
 thermal job on one thread (31 s CPU): SIFT 6.0 s (20 ms a frame on 320 px working
 images), matching 4.6, thermal decoding 4.4 (726 decodes of 300 frames: the mosaic
 decodes again what the 64 MB cache let go), hotspot detection 2.3, the adjustment
-about 2, the rest spread thin. Earlier figures with OpenStitching (RGB, default
-settings): demo 46 s and 819 MB; sim300 out of memory (34 GB).
+about 2 (0.8 since its tolerance went to 1e-4), the rest spread thin. Earlier figures
+with OpenStitching (RGB, default settings): demo 46 s and 819 MB; sim300 out of memory
+(34 GB).
 """
 
 from __future__ import annotations
