@@ -242,13 +242,6 @@ def _detecting_loader(run: _Run) -> Callable[[str], np.ndarray]:
     return run.early.tap(loader) if run.early is not None else loader
 
 
-def block_bias(height_ref: str) -> BlockBias:
-    """The prior of the block's common heading and height error: heights above take-off
-    (barometric, relative) are off by about a metre over a flight; altitudes MSL over a
-    DEM carry the GNSS vertical error and the DEM's own, about 3 m."""
-    return BlockBias(sigma_height_m=1.0 if height_ref == "takeoff" else 3.0)
-
-
 def _registration(run: _Run) -> None:
     """RGB frames register among themselves; thermal frames take their RGB twin's
     correction and are refined among themselves (low-texture thermal alone fails at
@@ -257,7 +250,7 @@ def _registration(run: _Run) -> None:
         return
     loader = _detecting_loader(run)
     reg_cfg = RegistrationConfig(scheduler=run.config.scheduler,
-                                 bias=block_bias(run.placement.height_ref))
+                                 bias=BlockBias.for_height_ref(run.placement.height_ref))
     poses = {frame_id(p.frame): p.pose for p in run.posed}
 
     def uncertainty(gf: GeoFrame) -> PoseUncertainty:

@@ -97,6 +97,14 @@ class BlockBias:
         if not (self.sigma_rot_deg > 0 and self.sigma_height_m > 0 and 0 < lo <= hi):
             raise ValueError(f"block bias sigmas must be positive: {self}")
 
+    @classmethod
+    def for_height_ref(cls, height_ref: str) -> BlockBias:
+        """The prior for the flight's height reference: heights above take-off
+        (``"takeoff"``: barometric, relative) are off by about a metre over a flight;
+        altitudes MSL over a DEM (``"msl"``) carry the GNSS vertical error and the
+        DEM's own, about 3 m."""
+        return cls(sigma_height_m=1.0 if height_ref == "takeoff" else 3.0)
+
     def scale_sigma(self, height_above_ground_m: float) -> float:
         """The block's scale standard deviation (fraction) at a height above ground (m)."""
         lo, hi = self.scale_limits

@@ -6,7 +6,6 @@ import math
 
 import pytest
 
-from dronepipe.pipeline.process import block_bias
 from dronepipe.stitching.camera import CameraModel
 from dronepipe.stitching.geoframe import geoframe
 from dronepipe.stitching.priors import BlockBias
@@ -32,8 +31,8 @@ def test_block_bias_rejects_non_positive_sigmas() -> None:
 
 
 def test_msl_heights_over_a_dem_get_a_looser_block_scale_than_heights_above_take_off() -> None:
-    assert block_bias("takeoff").scale_sigma(70.0) == pytest.approx(1.0 / 70.0)
-    assert block_bias("msl").scale_sigma(70.0) == pytest.approx(3.0 / 70.0)
+    assert BlockBias.for_height_ref("takeoff").scale_sigma(70.0) == pytest.approx(1.0 / 70.0)
+    assert BlockBias.for_height_ref("msl").scale_sigma(70.0) == pytest.approx(3.0 / 70.0)
 
 
 def test_height_above_ground_of_a_frame_over_flat_ground() -> None:
