@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,11 +55,15 @@ class Discovery:
                 "unreadable": len(self.unreadable)}
 
 
-def discover_frames(inputs: Path | Sequence[Path], kind: FrameKind | None = None) -> Discovery:
+def discover_frames(inputs: Path | Sequence[Path], kind: FrameKind | None = None,
+                    kinds: Collection[FrameKind] | None = None) -> Discovery:
     """Find and read the frames in folders and/or files.
 
     ``kind`` forces every frame's kind; otherwise a folder's name decides (``thermal/``,
-    ``rgb/`` and synonyms), then the content (``content_kind``). Raises
+    ``rgb/`` and synonyms), then the content (``content_kind``). ``kinds``: only frames
+    of these kinds are wanted, so files whose folder names another kind are not even
+    read (a thermal-only job skips the metadata of every RGB frame); frames whose kind
+    only their content tells are read and returned whatever it is. Raises
     ``DronepipeError`` when an input does not exist or nothing readable is found.
     """
     paths = [inputs] if isinstance(inputs, Path) else list(inputs)
@@ -71,7 +75,8 @@ def discover_frames(inputs: Path | Sequence[Path], kind: FrameKind | None = None
     frames, bad, seen = [], [], set()
     for path, folder_kind in candidates:
         key = path.resolve()
-        if key in seen:
+        known = kind or folder_kind
+        if key in seen or (kinds is not None and known is not None and known not in kinds):
             continue
         seen.add(key)
         try:

@@ -151,7 +151,7 @@ def _still_poses(run: _Run, inputs: FlightInputs) -> None:
     kinds = set(cfg.kinds)
     if inputs.frame_sources:
         try:
-            found = discover_frames(list(inputs.frame_sources))
+            found = discover_frames(list(inputs.frame_sources), kinds=kinds)
         except DronepipeError as exc:
             if not inputs.videos:
                 raise

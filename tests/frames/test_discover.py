@@ -43,6 +43,23 @@ def test_flight_folder_by_subfolder_names(tmp_path: Path) -> None:
     assert all(f.width == 640 and f.height == 512 for f in found.of_kind("thermal"))
 
 
+def test_kinds_skips_folders_of_other_kinds_unread(tmp_path: Path) -> None:
+    (tmp_path / "thermal").mkdir()
+    (tmp_path / "rgb").mkdir()
+    _tiff(tmp_path / "thermal" / "T_0.tiff", "2026:05:01 10:00:00")
+    (tmp_path / "rgb" / "broken.jpg").write_bytes(b"not a jpeg")  # not read: no warning
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    _jpeg(flat / "c.jpg", (400, 300), None)  # kind by content: read, kept as it is
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        found = discover_frames([tmp_path, flat], kinds=("thermal",))
+    assert [(f.name, f.kind) for f in found.frames] == [("T_0.tiff", "thermal"), ("c.jpg", "rgb")]
+    assert found.unreadable == ()
+    with pytest.raises(DronepipeError, match="no readable frames"):
+        discover_frames(tmp_path / "rgb", kinds=("thermal",))
+
+
 def test_flat_folder_by_content(tmp_path: Path) -> None:
     _tiff(tmp_path / "a.tiff", "2026:05:01 10:00:00")
     _jpeg(tmp_path / "b.jpg", (640, 512), "2026:05:01 10:00:01")   # a palette thermal JPEG
