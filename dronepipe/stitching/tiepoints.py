@@ -105,10 +105,11 @@ def collect_ties(geoframes: Sequence[GeoFrame], pairs: Sequence[Pair], load: Loa
             matching = waves.pairs_done_by(w - 1)
             tasks = [opaque_task(_timed, safe_extract, geoframes[f], load, features)
                      for f in todo]
-            tasks += [opaque_task(_timed, _pair_or_refusal, pairs[k], held.get(pairs[k].i),
-                                  held.get(pairs[k].j), geoframes[pairs[k].i].correction,
-                                  geoframes[pairs[k].j].correction, gates[k], match)
-                      for k in matching]
+            for ks in _by_later_frame(matching, pairs):
+                jobs = [(pairs[k], held.get(pairs[k].i), held.get(pairs[k].j),
+                         geoframes[pairs[k].i].correction, geoframes[pairs[k].j].correction,
+                         gates[k]) for k in ks]
+                tasks.append(opaque_task(_timed, _match_all, jobs, match))
             got = dask.compute(*tasks, scheduler=sched)
             for f, (g, sec) in zip(todo, got[:len(todo)], strict=True):
                 busy[0] += sec
@@ -120,7 +121,7 @@ def collect_ties(geoframes: Sequence[GeoFrame], pairs: Sequence[Pair], load: Loa
                     counts[g.frame_id] = len(g)
             for res, sec in got[len(todo):]:
                 busy[1] += sec
-                results.append(res)
+                results.extend(res)
             for f in [f for f in held if waves.last_pair_wave(f) < w]:
                 del held[f]
             if progress is not None and w:
@@ -167,6 +168,26 @@ def _timed(fn: Callable[..., T], *args: Any) -> tuple[T, float]:
     """``fn(*args)`` and the seconds it took."""
     t0 = time.perf_counter()
     return fn(*args), time.perf_counter() - t0
+
+
+def _by_later_frame(ks: Sequence[int], pairs: Sequence[Pair]) -> list[list[int]]:
+    """The pairs ``ks`` (sorted by later frame) in runs of one later frame each: one
+    task each, as a dask task costs the scheduler about a millisecond of the GIL."""
+    runs: list[list[int]] = []
+    for k in ks:
+        if runs and pairs[runs[-1][-1]].j == pairs[k].j:
+            runs[-1].append(k)
+        else:
+            runs.append([k])
+    return runs
+
+
+def _match_all(jobs: Sequence[tuple[Pair, FrameFeatures | None, FrameFeatures | None,
+                                    Correction2D, Correction2D, Gate]],
+               config: MatchConfig) -> list[PairResult]:
+    """``_pair_or_refusal`` of each job (pair, features of its frames, their
+    corrections, its gate)."""
+    return [_pair_or_refusal(*job, config) for job in jobs]
 
 
 def _pair_or_refusal(pair: Pair, fa: FrameFeatures | None, fb: FrameFeatures | None,

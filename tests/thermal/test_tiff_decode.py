@@ -111,3 +111,18 @@ def test_tiff_magic_with_garbage_is_a_clear_error(tmp_path: Path) -> None:
     path = _write(tmp_path, "fake.tif", b"II*\x00" + b"\xff" * 200)
     with pytest.raises(ThermalDecodeError, match="fake.tif"):
         decode_thermal(path)
+
+
+def test_compressed_tiffs_decode_through_imagecodecs(tmp_path: Path) -> None:
+    """tifffile decodes zlib and LZW strips (with the differencing predictor) through the
+    imagecodecs dependency: in C and without the GIL, so that frames decode in parallel
+    on the dask threads (tifffile's fallback is Python and numpy, strip by strip)."""
+    import imagecodecs
+
+    counts = np.random.default_rng(3).integers(25000, 40000, (512, 640)).astype(np.uint16)
+    for compression in ("zlib", "lzw"):
+        path = tmp_path / f"{compression}.tiff"
+        tifffile.imwrite(path, counts, compression=compression, predictor=True, rowsperstrip=51)
+        image = decode_thermal(path, DecodeOptions())
+        assert np.allclose(image.celsius, counts * 0.01 - 273.15, atol=1e-4)
+    assert tifffile.tifffile.imagecodecs is imagecodecs
