@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 
 from dronepipe.stitching.adjust import Solution, SolverConfig, Ties, WalkChain, solve
 from dronepipe.stitching.correction_ops import params_of, with_params
-from dronepipe.stitching.features import KindFeatures, work_gsd_m
+from dronepipe.stitching.features import KindFeatures, rotation_invariant, work_gsd_m
 from dronepipe.stitching.geoframe import GeoFrame
 from dronepipe.stitching.match import Gate, MatchConfig, gate_for
 from dronepipe.stitching.pairs import Pair, PairConfig, footprint_radius_m, select_pairs
@@ -102,7 +102,9 @@ def register_and_adjust(geoframes: Sequence[GeoFrame], load_pixels: Loader,
     pairs = select_pairs([g.footprint_m for g in gfs], config.pairs) if len(gfs) > 1 else []
     gates = [pair_gate(gfs[p.i], gfs[p.j], unc[p.i], unc[p.j], config) for p in pairs]
     log.info("registration: %d frames, %d pairs by footprint overlap", len(gfs), len(pairs))
-    coll = collect_ties(gfs, pairs, load_pixels, gates, config.features, config.match,
+    features = (config.features if all(u.rotation_known for u in unc)
+                else rotation_invariant(config.features))
+    coll = collect_ties(gfs, pairs, load_pixels, gates, features, config.match,
                         config.scheduler, config.wave_frames, progress)
     t0 = time.perf_counter()
     ties = ties_of(coll.results)

@@ -8,6 +8,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 import pytest
+from scipy.spatial import cKDTree
 
 from dronepipe.stitching.camera import CameraModel
 from dronepipe.stitching.features import (
@@ -16,6 +17,7 @@ from dronepipe.stitching.features import (
     FeatureConfig,
     KindFeatures,
     extract_features,
+    rotation_invariant,
     work_gsd_m,
 )
 from dronepipe.stitching.featurestore import FeatureStore
@@ -204,10 +206,8 @@ def test_textured_thermal_frame_stays_at_half_size(ground: regsynth.Texture) -> 
     assert f.work_gsd_m == pytest.approx(2.0 * th.gsd_m)
 
 
-def test_low_texture_thermal_frame_falls_back_to_full_size(ground: regsynth.Texture) -> None:
-    """A field with a gentle gradient and a few warm patches: under half of max_features on
-    the 320 px working image, so the full-size one is used, and finds more."""
-    th = thermal_frame(ground)
+def low_texture_thermal() -> np.ndarray:
+    """A field with a gentle gradient and a few warm patches (degrees C, 640 x 512)."""
     rng = np.random.default_rng(4)
     yy, xx = np.mgrid[0:512, 0:640]
     t = (15.0 + 3.0 * xx / 640 + np.sin(yy / 90.0)).astype(np.float32)
@@ -215,12 +215,38 @@ def test_low_texture_thermal_frame_falls_back_to_full_size(ground: regsynth.Text
     for _ in range(40):
         r, c = rng.integers(20, 480), rng.integers(20, 600)
         t[r:r + rng.integers(3, 9), c:c + rng.integers(3, 9)] = rng.uniform(20.0, 25.0)
-    t = cv2.GaussianBlur(t, (0, 0), 0.7)
-    half = extract_features(th, t, replace(THERMAL_FEATURES, fallback_side_px=0))
-    got = extract_features(th, t, THERMAL_FEATURES)
+    return np.asarray(cv2.GaussianBlur(t, (0, 0), 0.7), np.float32)
+
+
+def test_low_texture_thermal_frame_falls_back_to_full_size(ground: regsynth.Texture) -> None:
+    """SIFT (the thermal settings where the heading is unknown): under half of
+    max_features on the 320 px working image, so the full-size one is used, and finds more."""
+    th = thermal_frame(ground)
+    t = low_texture_thermal()
+    sift = rotation_invariant(THERMAL_FEATURES)
+    assert isinstance(sift, FeatureConfig) and sift.detector == "sift"
+    half = extract_features(th, t, replace(sift, fallback_side_px=0))
+    got = extract_features(th, t, sift)
     assert len(half) < 0.5 * THERMAL_FEATURES.max_features
     assert half.work_gsd_m == pytest.approx(2.0 * th.gsd_m)
     assert len(got) > len(half) and got.work_gsd_m == pytest.approx(th.gsd_m)
+
+
+def test_low_texture_thermal_frame_adds_full_size_sift_keypoints_to_few_corners(
+        ground: regsynth.Texture) -> None:
+    """Corners: few stand above the noise floor, so SIFT's keypoints of the full-size
+    image are added (at their own positions); descriptors stay on the working image."""
+    th = thermal_frame(ground)
+    t = low_texture_thermal()
+    alone = extract_features(th, t, replace(THERMAL_FEATURES, fallback_side_px=0))
+    got = extract_features(th, t, THERMAL_FEATURES)
+    assert len(alone) < 0.5 * THERMAL_FEATURES.max_features
+    assert len(got) > len(alone) + 20
+    assert got.work_gsd_m == pytest.approx(2.0 * th.gsd_m)
+    sift_full = extract_features(th, t, replace(THERMAL_FEATURES, detector="sift",
+                                                normalise=NormaliseConfig(max_side_px=640)))
+    d, _ = cKDTree(sift_full.uv_px).query(got.uv_px)
+    assert (d < 0.01).sum() >= len(got) - len(alone) - 5  # the added ones are SIFT's own
 
 
 def test_feature_store_keeps_the_most_recent_and_reextracts_through_the_loader(
