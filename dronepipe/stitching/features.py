@@ -12,11 +12,34 @@ Keypoints whose rays miss the ground are dropped.
 Each frame kind has its own settings (``KindFeatures``), chosen by CPU per frame at
 unchanged accuracy (bench/accuracy.py, the Toledo set):
 
-- thermal 640x512: 800 keypoints on a 320 px working image; where a low-texture scene
-  (water, a bare field) gives under half of that, again at full size. About 30-40 ms
-  CPU a frame instead of 100 (1500 on the full frame);
+- thermal 640x512: ``"corners"``: up to 800 Shi-Tomasi corners found to sub-pixel on the
+  full 640 px frame, described by SIFT on the 320 px working image at SIFT's octave 0
+  with a fixed scale (sigma 2 working pixels) and turned so that map north is their up
+  (the pose's heading; ``corner_features``). SIFT itself spends its CPU on what the pose
+  already tells: it upsamples the 320 px image 2x for its first octave (OpenCV's
+  firstOctave -1: a 640x512 scale space), searches scales and orientations, and
+  describes keypoints of every size. Measured side by side on the shared machine
+  (bench/registration.py's 640x512 thermal block, 60 and 300 frames, CPU):
+  extraction 47 -> 24 ms a frame (SIFT 800 on 320 px: detectAndCompute alone 42 ms of
+  it; corners: finding 9, describing 10, the 640 px working image 3), matching no
+  slower (about 640 keypoints a frame instead of 800), seam median 0.17 -> 0.15 px
+  (corners on the full frame are placed twice as well as SIFT's on the half-size one:
+  0.11 against 0.22 px median between overlapping frames), placement and
+  bench/accuracy.py unchanged. A flat scene, where few corners stand above the noise
+  (``corner_min_eig``), gets SIFT's keypoints of the full frame added (the fallback's
+  job, as for SIFT: blob centres stay placed where corners of smooth shapes do not).
+  Where the heading is unknown (taken from the track: ``rotation_invariant``, chosen by
+  ``register``) or the frame is no larger than the working image (a 320 px camera),
+  thermal frames use SIFT as before: 800 keypoints on the 320 px working image, again
+  at full size where a low-texture scene gives under half of that (about 30-40 ms CPU a
+  frame instead of 100; 1500 on the full frame);
 - RGB 2000x1500: 1000 keypoints on a 1000 px working image (an exact halving, which
   OpenCV's area resize does fast): 270 ms instead of 460 (1500 on 1200 px).
+
+Tried for thermal and not taken (same bench, CPU a frame): SIFT on a smaller working
+image (240 px: 28 ms, 650 keypoints; 160 px: 13 ms, 360; the seam grows with the
+working pixel), 600 keypoints (36 ms) or 2 scale layers (40 ms) on 320 px; corners on
+the 320 px working image itself (16 ms, but seam 0.37 px: corners placed to 0.46 px).
 
 Matching works in working pixels of ground (``FrameFeatures.work_gsd_m``, ``work_gsd_m``
 before extraction), so the frames of a pair may have different working scales.
