@@ -61,7 +61,9 @@ class RegistrationConfig:
     since input corrections are no GNSS walk); ``scheduler``: dask
     (``"threads"``, ``"processes"``, ``"synchronous"`` or ``tcp://host:port``);
     ``wave_frames``: frames per extraction wave (bounds memory); ``features``: the
-    feature settings of each frame kind (thermal and RGB working images differ)."""
+    feature settings of each frame kind (thermal and RGB working images differ; where
+    any frame's heading is unknown, ``rotation_invariant`` of them: descriptors turned
+    to map north by a heading that may be wrong would not match)."""
 
     features: KindFeatures = KindFeatures()
     pairs: PairConfig = PairConfig()
