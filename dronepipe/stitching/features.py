@@ -19,15 +19,19 @@ unchanged accuracy (bench/accuracy.py, the Toledo set):
   already tells: it upsamples the 320 px image 2x for its first octave (OpenCV's
   firstOctave -1: a 640x512 scale space), searches scales and orientations, and
   describes keypoints of every size. Measured side by side on the shared machine
-  (bench/registration.py's 640x512 thermal block, 60 and 300 frames, CPU):
-  extraction 47 -> 24 ms a frame (SIFT 800 on 320 px: detectAndCompute alone 42 ms of
-  it; corners: finding 9, describing 10, the 640 px working image 3), matching no
-  slower (about 640 keypoints a frame instead of 800), seam median 0.17 -> 0.15 px
-  (corners on the full frame are placed twice as well as SIFT's on the half-size one:
-  0.11 against 0.22 px median between overlapping frames), placement and
-  bench/accuracy.py unchanged. A flat scene, where few corners stand above the noise
-  (``corner_min_eig``), gets SIFT's keypoints of the full frame added (the fallback's
-  job, as for SIFT: blob centres stay placed where corners of smooth shapes do not).
+  (bench/registration.py's 640x512 thermal block of 300 frames, CPU, one process):
+  extraction 46.7 -> 23.9 ms a frame (SIFT 800 on 320 px: detectAndCompute 42 ms of
+  it; corners: finding 10, describing 9, the 640 px working image 3), matching and
+  solve 6.8 -> 6.4 ms a pair (647 keypoints a frame instead of 800, as many ties), seam
+  median 0.175 -> 0.150 px (p90 0.56 -> 0.68), placement 0.188 m both: corners on the
+  full frame are placed twice as well as SIFT's on the half-size one (0.11 against
+  0.22 px median between overlapping frames, through the true geometry);
+  bench/accuracy.py unchanged (mosaic RMSE 0.685 / 0.963 m median / worst, 27/27 ember
+  nests, 2 false alarms in 8 flights). A flat scene, where few corners stand above the
+  noise (``corner_min_eig``), gets SIFT's keypoints of the full frame added (the
+  fallback's job, as for SIFT: blob centres stay placed where corners of smooth shapes
+  do not; on a simulated flat field, 12 frames, as SIFT's fallback: 19/22 pairs against
+  18/22, internal error 0.027 against 0.026 m).
   Where the heading is unknown (taken from the track: ``rotation_invariant``, chosen by
   ``register``) or the frame is no larger than the working image (a 320 px camera),
   thermal frames use SIFT as before: 800 keypoints on the 320 px working image, again
@@ -36,10 +40,13 @@ unchanged accuracy (bench/accuracy.py, the Toledo set):
 - RGB 2000x1500: 1000 keypoints on a 1000 px working image (an exact halving, which
   OpenCV's area resize does fast): 270 ms instead of 460 (1500 on 1200 px).
 
-Tried for thermal and not taken (same bench, CPU a frame): SIFT on a smaller working
-image (240 px: 28 ms, 650 keypoints; 160 px: 13 ms, 360; the seam grows with the
-working pixel), 600 keypoints (36 ms) or 2 scale layers (40 ms) on 320 px; corners on
-the 320 px working image itself (16 ms, but seam 0.37 px: corners placed to 0.46 px).
+Tried for thermal and not taken (60 frames of that block side by side, loaded machine:
+SIFT 800 on 320 px 59 ms CPU a frame, seam 0.187 px): SIFT on a 240 px working image
+32 ms, seam 0.242 px (coarser working pixels); SIFT 600 on 320 px 47 ms, seam 0.198;
+2 scale layers instead of 3: 59 ms, no saving; corners on the 320 px working image
+itself (16 ms against SIFT's 52) put the seam at 0.37 px (corners placed to 0.46 px).
+North-aligned corners alone (no ``corner_min_eig``, no SIFT fallback) registered a flat
+field twice as badly (internal error 0.059 against 0.026 m): their noise corners matched.
 
 Matching works in working pixels of ground (``FrameFeatures.work_gsd_m``, ``work_gsd_m``
 before extraction), so the frames of a pair may have different working scales.
