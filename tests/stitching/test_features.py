@@ -373,3 +373,10 @@ def test_corners_fall_back_to_sift_where_heading_unknown_or_no_finer_image(
     sift = extract_features(gf, t, replace(THERMAL_FEATURES, detector="sift"))
     np.testing.assert_array_equal(got.uv_px, sift.uv_px)
     np.testing.assert_array_equal(got.descriptors, sift.descriptors)
+
+
+def test_a_blank_or_unread_thermal_frame_gives_no_corners_and_no_error(ground: regsynth.Texture) -> None:
+    gf = thermal_frame(ground)
+    for t in (np.full((512, 640), 20.0, np.float32), np.full((512, 640), np.nan, np.float32)):
+        f = extract_features(gf, t, corners_config())
+        assert len(f) == 0 and f.descriptors.shape == (0, 128) and f.work_gsd_m == pytest.approx(2.0 * gf.gsd_m)
