@@ -124,11 +124,16 @@ def local_contrast(celsius: F32, object_px: float, block_px: float,
     t = np.asarray(celsius, dtype=np.float32)
     finite = np.isfinite(t)
     k = max(3, round(object_px) | 1)
-    fill = float(np.nanmax(t)) if finite.any() else 0.0
-    src = t if finite.all() else np.where(finite, t, fill).astype(np.float32)
-    tophat = np.where(finite, src - _opening(src, k), np.nan).astype(np.float32)
+    if finite.all():  # the usual frame: no masking passes (0.7 ms of 4.1 ms a frame)
+        tophat = _opening(t, k)
+        np.subtract(t, tophat, out=tophat)
+    else:
+        fill = float(np.nanmax(t)) if finite.any() else 0.0
+        src = np.where(finite, t, fill).astype(np.float32)
+        tophat = np.where(finite, src - _opening(src, k), np.nan).astype(np.float32)
     level, sigma = local_background(tophat, block_px, sigma_floor_c)
-    return tophat - level, sigma
+    np.subtract(tophat, level, out=level)
+    return level, sigma
 
 
 def _opening(t: F32, k: int, max_kernel_px: int = 32) -> F32:
