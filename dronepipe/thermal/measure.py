@@ -117,16 +117,17 @@ def measure_context(fa: FrameArrays, box: Box, region: NDArray[np.bool_]) -> Det
         return None
     ex = np.nan_to_num(cr.excess, nan=0.0)
     area_px = float(np.clip(ex[cr.region] / peak_ex, 0.0, 1.0).sum())
-    if area_px * fa.gsd_m ** 2 < cfg.min_area_m2 or not _stands_out(fa, box, cr, peak, peak_ex):
+    if area_px * fa.gsd_m ** 2 < cfg.min_area_m2:
         return None
-    weights = np.where(cr.region, np.clip(ex / (0.5 * peak_ex), 1e-3, 1.0), 0.0)
     unresolved = area_px < cfg.unresolved_px
     if unresolved and fa.radiometric and _hot_enough(fa, ex[cr.region], peak - peak_ex):
         kind: HotspotClass | None = HotspotClass.EMBER
     else:
         kind = _context_class(fa, peak, peak_ex, area_px * fa.gsd_m ** 2, *_shape(cr.region))
-    if kind is None:
+    # the ring quantile last: the costliest test, and most regions fail the class already
+    if kind is None or not _stands_out(fa, box, cr, peak, peak_ex):
         return None
+    weights = np.where(cr.region, np.clip(ex / (0.5 * peak_ex), 1e-3, 1.0), 0.0)
     return _detection(fa, cr, kind, weights, area_px, peak, peak_ex,
                       float(cr.t[cr.region].mean()), unresolved)
 
