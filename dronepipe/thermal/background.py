@@ -44,8 +44,8 @@ def local_background(celsius: F32, block_px: float, sigma_floor_c: float = 0.05,
     nx = max(1, math.ceil(w / max(block_px, 2.0) - 0.25))
     m = max(2, min(samples_per_side, math.ceil(min(h / ny, w / nx) / 2.0)))
     rows, cols = _sample_positions(h, ny, m), _sample_positions(w, nx, m)
-    samples = t[rows[:, :, None, None], cols[None, None, :, :]]  # (ny, m, nx, m)
-    samples = samples.transpose(0, 2, 1, 3).reshape(ny, nx, m * m)
+    samples = t.take(rows.ravel(), axis=0).take(cols.ravel(), axis=1)  # rows, then columns
+    samples = samples.reshape(ny, m, nx, m).transpose(0, 2, 1, 3).reshape(ny, nx, m * m)
     level, sigma = _block_stats(samples)
     if not np.isfinite(level).any():
         nan = np.full((h, w), np.nan, np.float32)
@@ -69,8 +69,8 @@ def _block_stats(samples: F32) -> tuple[F32, F32]:
     """Median and MAD-sigma along the last axis; NaN values ignored; NaN where too few."""
     finite = np.isfinite(samples)
     if finite.all():
-        level = np.median(samples, axis=-1)
-        mad = np.median(np.abs(samples - level[..., None]), axis=-1)
+        level = _median_last(samples)
+        mad = _median_last(np.abs(samples - level[..., None]))
         return level.astype(np.float32), (MAD_TO_SIGMA * mad).astype(np.float32)
     n_valid = finite.sum(axis=-1)
     idx = np.maximum(n_valid - 1, 0) // 2
@@ -82,6 +82,18 @@ def _block_stats(samples: F32) -> tuple[F32, F32]:
     level = np.where(too_few, np.nan, level).astype(np.float32)
     sigma = np.where(too_few, np.nan, MAD_TO_SIGMA * mad).astype(np.float32)
     return level, sigma
+
+
+def _median_last(a: F32) -> F32:
+    """``np.median(a, axis=-1)`` of finite float32 values, bit for bit (the mean of the
+    two middle values in float32, as np.median takes it), from a sort: numpy's
+    partition-based median costs 0.36 ms on a frame's 180 blocks of 144 samples, the
+    SIMD sort 0.09 ms."""
+    s = np.sort(a, axis=-1)
+    half = a.shape[-1] // 2
+    if a.shape[-1] % 2:
+        return s[..., half]
+    return (s[..., half - 1] + s[..., half]) / s.dtype.type(2)
 
 
 def _fill_missing(grid: F32) -> F32:
