@@ -30,13 +30,14 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from dronepipe.thermal.background import local_background, local_contrast
+from dronepipe.thermal.background import FrameScratch, background_level, local_contrast
 from dronepipe.thermal.detection import Detection, DetectionConfig
 from dronepipe.thermal.measure import Box, FrameArrays, measure_context, measure_hot
 
@@ -61,13 +62,15 @@ def detect_hotspots(celsius: NDArray[np.floating], gsd_m: float, radiometric: bo
     if t.ndim != 2:
         raise ValueError(f"celsius must be 2-D, got shape {t.shape}")
     window_px = config.context_window_m / gsd_m
+    scratch = _thread_scratch()
     usable = _usable_mask(t, config.border_px)
     hot = usable & (t >= config.ember_c - config.accuracy_c) if radiometric else None
     excess = None
     if hot is not None and hot.any():  # the block background only where something is hot
-        excess = t - local_background(t, window_px, config.noise_floor_c)[0]
+        level = background_level(t, window_px, scratch=scratch)
+        excess = np.subtract(t, level, out=level)
     contrast, sigma = local_contrast(t, config.object_max_m / gsd_m, window_px,
-                                     config.noise_floor_c)
+                                     config.noise_floor_c, scratch)
     fr = FrameArrays(t, excess, contrast, sigma, gsd_m, radiometric, config)
     out: list[Detection] = []
     taken = None
@@ -76,6 +79,19 @@ def detect_hotspots(celsius: NDArray[np.floating], gsd_m: float, radiometric: bo
     out += _context_regions(fr, usable, taken)
     out.sort(key=lambda d: (-d.kind.precedence, -d.max_c))
     return out
+
+
+_SCRATCH = threading.local()
+
+
+def _thread_scratch() -> FrameScratch:
+    """This thread's frame-size arrays (``FrameScratch``): the per-frame arrays live only
+    during one ``detect_hotspots`` call (detections copy what they keep), so each
+    thread reuses its own from frame to frame."""
+    scratch = getattr(_SCRATCH, "arrays", None)
+    if scratch is None:
+        scratch = _SCRATCH.arrays = FrameScratch()
+    return scratch
 
 
 def _usable_mask(t: F32, border_px: int) -> NDArray[np.bool_]:
@@ -151,10 +167,13 @@ def _above(fr: FrameArrays, k: float, delta_c: float,
            usable: NDArray[np.bool_]) -> NDArray[np.uint8]:
     """0/1 mask of the usable pixels whose contrast is at least max(k sigma, delta_c),
     in float32 as the contrast is (one scratch array instead of three)."""
-    limit = np.multiply(fr.sigma, k, dtype=np.float32)
+    scratch = _thread_scratch()
+    limit = scratch.array("detect.limit", fr.sigma.shape, np.float32)
+    np.multiply(fr.sigma, np.float32(k), out=limit)
     np.maximum(limit, np.float32(delta_c), out=limit)
+    above = scratch.array("detect.above", fr.sigma.shape, np.bool_)
     with np.errstate(invalid="ignore"):
-        above = np.greater_equal(fr.contrast, limit)
+        np.greater_equal(fr.contrast, limit, out=above)
     above &= usable
     return above.view(np.uint8)
 
@@ -209,8 +228,9 @@ def _components(mask: NDArray[np.uint8]) -> _Regions:
     """The regions of a 0/1 mask. OpenCV's labelling is fast, its statistics are not
     (1.5 ms a frame), nor is ``scipy.ndimage.find_objects`` (a full-frame scan, 0.4 ms):
     boxes come from the mask's pixels grouped by label (a few thousand on a frame)."""
-    n, lab = cv2.connectedComponents(mask, connectivity=8, ltype=cv2.CV_32S)
-    labels = np.asarray(lab, dtype=np.int32)
+    buf = _thread_scratch().array("detect.labels", mask.shape, np.int32)
+    n, lab = cv2.connectedComponents(mask, buf, connectivity=8, ltype=cv2.CV_32S)
+    labels = np.asarray(lab, dtype=np.int32)  # buf itself (asserted by the tests)
     flat = np.flatnonzero(mask.view(bool))  # 0.05 ms; 0.6 ms on the uint8 view
     lab_px = labels.ravel()[flat]
     order = np.argsort(lab_px, kind="stable")
