@@ -191,20 +191,40 @@ def _any_seed(fr: FrameArrays, grow: NDArray[np.uint8]) -> bool:
 
 
 def _peak_passes(fr: FrameArrays, rg: _Regions) -> NDArray[np.bool_]:
-    """Per label: whether the region's hottest pixel (the first in raster order, as
-    ``measure_context`` picks it) passes its contrast test, computed as it does (float64)."""
+    """Per label: whether ``measure_context`` could make a detection of the region, from
+    its hottest pixel (the first in raster order, as ``measure_context`` picks it).
+    False where that pixel fails the contrast test (computed as there, float64), or, on
+    radiometric frames, where its temperature fits neither class and the region cannot
+    hold an ember nest's heat (``_could_be_ember``)."""
     cfg = fr.config
     if rg.n <= 1:
         return np.zeros(rg.n, bool)
     tv = fr.t.ravel()[rg.flat]
     starts = rg.starts
     gmax = np.maximum.reduceat(tv, starts)
-    at_max = np.flatnonzero(tv == np.repeat(gmax, np.diff(np.append(starts, tv.size))))
-    peak = rg.flat[at_max[np.searchsorted(at_max, starts)]]
-    peak_ex = fr.contrast.ravel()[peak].astype(np.float64)
-    sigma = fr.sigma.ravel()[peak].astype(np.float64)
+    at_max = np.flatnonzero(tv == np.repeat(gmax, rg.counts[1:]))
+    peak_px = rg.flat[at_max[np.searchsorted(at_max, starts)]]
+    peak = fr.t.ravel()[peak_px].astype(np.float64)
+    peak_ex = fr.contrast.ravel()[peak_px].astype(np.float64)
+    sigma = fr.sigma.ravel()[peak_px].astype(np.float64)
     ok = peak_ex >= np.maximum(cfg.context_k * sigma, cfg.context_min_delta_c)
+    if fr.radiometric:
+        classed = ((cfg.person_min_c <= peak) & (peak <= cfg.person_max_c)) | (
+            peak >= cfg.anomaly_min_c)
+        ok &= classed | _could_be_ember(fr, rg, peak - peak_ex)
     return np.concatenate([[False], ok])
+
+
+def _could_be_ember(fr: FrameArrays, rg: _Regions, background_c: NDArray[np.float64]
+                    ) -> NDArray[np.bool_]:
+    """Per label 1..n-1: False where the region's heat (excess x area) cannot reach an
+    ember nest's (``measure._hot_enough``), from the upper bound pixels x largest excess
+    (with a 0.1 % margin for the float32 sum)."""
+    cfg = fr.config
+    ex = np.maximum(fr.contrast.ravel()[rg.flat], np.float32(0.0)).astype(np.float64)
+    heat_max_c_m2 = np.maximum.reduceat(ex, rg.starts) * rg.counts[1:] * fr.gsd_m ** 2 * 1.001
+    nest_c_m2 = (cfg.ember_c - cfg.accuracy_c - background_c) * cfg.ember_ref_area_m2
+    return (nest_c_m2 > 0) & (heat_max_c_m2 >= nest_c_m2)
 
 
 @dataclass(frozen=True, eq=False)

@@ -13,7 +13,7 @@ from scipy import ndimage
 from dronepipe.thermal import background as bg
 from dronepipe.thermal import detect as dt
 from dronepipe.thermal.detect import Detection, DetectionConfig, detect_hotspots
-from dronepipe.thermal.measure import FrameArrays, _crop
+from dronepipe.thermal.measure import FrameArrays, _crop, measure_context
 from tests.thermal.scenes import add_disc, add_noise, background
 
 SHAPE = (512, 640)
@@ -92,22 +92,37 @@ def test_regions_from_pixel_lists_match_find_objects() -> None:
     assert empty.n == 1 and empty.boxes == [(0, 0, 0, 0)] and empty.flat.size == 0
 
 
+@pytest.mark.parametrize("radiometric", [True, False])
 @pytest.mark.parametrize("seed", range(3))
-def test_vectorised_peak_test_is_measure_contexts_first_test(seed: int) -> None:
+def test_regions_left_out_are_those_measure_context_rejects(seed: int, radiometric: bool) -> None:
+    """``_peak_passes`` is False only where ``measure_context`` gives None: the peak's
+    contrast test (computed as there) or no class the peak and heat could reach."""
     cfg = DetectionConfig()
-    t = _scene(10 + seed)
+    rng = np.random.default_rng(10 + seed)
+    t = background(SHAPE, 0.1, rng, lo_c=15.0, hi_c=20.0)
+    for temp in (26.0, 26.0, 26.0, 33.0, 45.0, 90.0):  # warm spots too cool for a class
+        c = (rng.uniform(20, SHAPE[1] - 20), rng.uniform(20, SHAPE[0] - 20))
+        t = add_disc(t, c, rng.uniform(0.2, 0.6), temp, 0.1)
+    t = add_noise(t, rng)
     contrast, sigma = bg.local_contrast(t, 40.0, 40.0, cfg.noise_floor_c)
-    fr = FrameArrays(t, None, contrast, sigma, 0.1, True, cfg)
+    fr = FrameArrays(t, None, contrast, sigma, 0.1, radiometric, cfg)
     usable = dt._usable_mask(t, cfg.border_px)
     rg = dt._components(dt._above(fr, cfg.context_grow_k, cfg.context_grow_delta_c, usable))
     passes = dt._peak_passes(fr, rg)
-    assert 0 < passes.sum() < rg.n - 1
+    first_test = np.zeros(rg.n, bool)
     for i in range(1, rg.n):
         box = rg.boxes[i]
-        cr = _crop(fr, box, rg.labels[box[0]:box[1], box[2]:box[3]] == i, contrast)
+        region = rg.labels[box[0]:box[1], box[2]:box[3]] == i
+        cr = _crop(fr, box, region, contrast)
         pr, pc = cr.peak()
         peak_ex, sig = float(cr.excess[pr, pc]), float(sigma[cr.r0 + pr, cr.c0 + pc])
-        assert passes[i] == (peak_ex >= max(cfg.context_k * sig, cfg.context_min_delta_c))
+        first_test[i] = peak_ex >= max(cfg.context_k * sig, cfg.context_min_delta_c)
+        if not passes[i]:
+            assert measure_context(fr, box, region) is None
+    assert not (passes & ~first_test).any()
+    assert 0 < passes.sum() <= first_test.sum() < rg.n - 1
+    if radiometric:
+        assert passes.sum() < first_test.sum()  # the class bound leaves out more
 
 
 def test_detections_do_not_share_the_scratch() -> None:
@@ -164,6 +179,33 @@ def test_shortcuts_change_nothing_at_the_class_thresholds(
     assert [d.kind.value for d in fast] == kinds
     _without_shortcuts(monkeypatch)
     _same(fast, detect_hotspots(t, 0.1))
+
+
+@pytest.mark.parametrize(("ground_c", "warm_c"), [(10.0, 29.7), (10.0, 30.3), (20.0, 50.0),
+                                                  (35.0, 57.7)])
+@pytest.mark.parametrize(("radius_m", "gsd_m"), [(0.08, 0.1), (0.2, 0.1), (0.3, 0.3),
+                                                (0.45, 0.3)])
+def test_heat_bound_changes_nothing_for_small_warm_spots(
+        ground_c: float, warm_c: float, radius_m: float, gsd_m: float,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spots of a few pixels, whose class rests on their heat (an unresolved ember nest)
+    or on the person band: the heat bound leaves out no detection."""
+    rng = np.random.default_rng(7)
+    frames = [add_noise(add_disc(np.full(SHAPE, ground_c, np.float32), (300.5, 200.5),
+                                 radius_m, warm_c, gsd_m), rng, 0.02) for _ in range(2)]
+    fast = [detect_hotspots(t, gsd_m) for t in frames]
+    _without_shortcuts(monkeypatch)
+    for t, dets in zip(frames, fast):
+        _same(dets, detect_hotspots(t, gsd_m))
+
+
+def test_unresolved_ember_nest_found_with_the_heat_bound() -> None:
+    """A 50 C spot of 0.6 m2 on 20 C ground seen at 0.3 m a pixel: too cool for the
+    absolute test and for a person, yet the heat of an ember nest."""
+    t = add_noise(add_disc(np.full(SHAPE, 20.0, np.float32), (300.5, 200.5), 0.45, 50.0, 0.3),
+                  np.random.default_rng(8), 0.02)
+    (d,) = detect_hotspots(t, 0.3)
+    assert d.kind.value == "ember" and d.unresolved and d.max_c < 58.0
 
 
 @pytest.mark.parametrize("excess_c", [3.7, 3.9, 4.1, 4.3])
