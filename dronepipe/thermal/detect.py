@@ -151,10 +151,10 @@ def _context_regions(fr: FrameArrays, usable: NDArray[np.bool_],
         taken[np.unique(rg.labels[taken_px])] = True
     keep = [i for i in range(1, rg.n) if counts[i] >= min_px and not taken[i]]
     keep = _limit(keep, counts, cfg.max_regions, "contextual")
-    passes = _peak_passes(fr, rg)
+    worth = _worth_measuring(fr, rg)
     out = []
     for i in keep:
-        if not passes[i]:  # measure_context would reject it at its first test
+        if not worth[i]:  # measure_context would reject it
             continue
         box = rg.boxes[i]
         det = measure_context(fr, box, rg.labels[box[0]:box[1], box[2]:box[3]] == i)
@@ -190,7 +190,7 @@ def _any_seed(fr: FrameArrays, grow: NDArray[np.uint8]) -> bool:
     return bool((c >= limit).any())
 
 
-def _peak_passes(fr: FrameArrays, rg: _Regions) -> NDArray[np.bool_]:
+def _worth_measuring(fr: FrameArrays, rg: _Regions) -> NDArray[np.bool_]:
     """Per label: whether ``measure_context`` could make a detection of the region, from
     its hottest pixel (the first in raster order, as ``measure_context`` picks it).
     False where that pixel fails the contrast test (computed as there, float64), or, on
@@ -250,7 +250,7 @@ def _components(mask: NDArray[np.uint8]) -> _Regions:
     boxes come from the mask's pixels grouped by label (a few thousand on a frame)."""
     buf = _thread_scratch().array("detect.labels", mask.shape, np.int32)
     n, lab = cv2.connectedComponents(mask, buf, connectivity=8, ltype=cv2.CV_32S)
-    labels = np.asarray(lab, dtype=np.int32)  # buf itself (asserted by the tests)
+    labels = np.asarray(lab, dtype=np.int32)  # buf itself: OpenCV writes into it
     flat = np.flatnonzero(mask.view(bool))  # 0.05 ms; 0.6 ms on the uint8 view
     lab_px = labels.ravel()[flat]
     order = np.argsort(lab_px, kind="stable")

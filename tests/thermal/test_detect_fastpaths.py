@@ -79,6 +79,8 @@ def test_regions_from_pixel_lists_match_find_objects() -> None:
     mask = (ndimage.gaussian_filter(rng.random(SHAPE), 3) > 0.53).astype(np.uint8)
     rg = dt._components(mask)
     assert rg.n > 20
+    assert np.shares_memory(rg.labels, dt._thread_scratch().array("detect.labels", SHAPE,
+                                                                  np.int32))
     labels = rg.labels
     boxes = [(s[0].start, s[0].stop, s[1].start, s[1].stop) for s in ndimage.find_objects(labels)]
     assert rg.boxes == [(0, 0, 0, 0)] + boxes
@@ -95,7 +97,7 @@ def test_regions_from_pixel_lists_match_find_objects() -> None:
 @pytest.mark.parametrize("radiometric", [True, False])
 @pytest.mark.parametrize("seed", range(3))
 def test_regions_left_out_are_those_measure_context_rejects(seed: int, radiometric: bool) -> None:
-    """``_peak_passes`` is False only where ``measure_context`` gives None: the peak's
+    """``_worth_measuring`` is False only where ``measure_context`` gives None: the peak's
     contrast test (computed as there) or no class the peak and heat could reach."""
     cfg = DetectionConfig()
     rng = np.random.default_rng(10 + seed)
@@ -108,7 +110,7 @@ def test_regions_left_out_are_those_measure_context_rejects(seed: int, radiometr
     fr = FrameArrays(t, None, contrast, sigma, 0.1, radiometric, cfg)
     usable = dt._usable_mask(t, cfg.border_px)
     rg = dt._components(dt._above(fr, cfg.context_grow_k, cfg.context_grow_delta_c, usable))
-    passes = dt._peak_passes(fr, rg)
+    passes = dt._worth_measuring(fr, rg)
     first_test = np.zeros(rg.n, bool)
     for i in range(1, rg.n):
         box = rg.boxes[i]
@@ -163,7 +165,7 @@ def _blob_frame(peak_c: float, ground_c: float = 20.0, seed: int = 40) -> np.nda
 def _without_shortcuts(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every region goes to ``measure_context`` and no frame exits early."""
     monkeypatch.setattr(dt, "_any_seed", lambda fr, grow: True)
-    monkeypatch.setattr(dt, "_peak_passes", lambda fr, rg: np.ones(rg.n, bool))
+    monkeypatch.setattr(dt, "_worth_measuring", lambda fr, rg: np.ones(rg.n, bool))
 
 
 @pytest.mark.parametrize(("peak_c", "kinds"), [
