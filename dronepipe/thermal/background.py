@@ -12,6 +12,12 @@ own background), block sigmas take the 3x3 maximum (conservative at edges betwee
 warm and cold surfaces), and both are interpolated bilinearly back to full resolution.
 NaN pixels (no value, outside a mosaic) are ignored; blocks with too few values take
 their neighbours' statistics.
+
+Cost, CPU on a 640 x 512 float32 frame with a 45 px square (GSD 0.09 m): the opening
+1.7 ms (OpenCV's separable min/max filter; numpy doubling schemes were 5x slower), the
+block statistics 0.9 ms (sorted medians 0.2 ms, upsampling 0.2 ms). ``local_contrast``
+on the simulated frames: 4.1 -> 2.9 ms against the version with masking passes and
+partition medians; a ``FrameScratch`` saves the page faults of fresh result arrays.
 """
 
 from __future__ import annotations

@@ -23,7 +23,19 @@ Area is measured with mixed pixels in mind: a pixel half covered by a 60 C nest 
 20 C ground reads about 40 C. The area is the larger of the pixel count above the
 class threshold and the "equivalent area" sum(excess / peak excess) around the region,
 which is exact for a uniform object with at least one fully covered pixel.
-Everything is whole-array numpy/OpenCV work plus a short loop over the few regions.
+Everything is whole-array numpy/OpenCV work plus a short loop over the few regions
+that can make a detection: the mask pixels are grouped by label once (boxes, counts,
+each region's hottest pixel), and a region is measured only where that pixel passes the
+contrast test and could reach a class (its temperature, or an ember nest's heat); the
+others could not give a detection. Frame-size arrays live in a per-thread scratch
+(``background.FrameScratch``; fresh ones page-faulted every frame).
+
+Cost, CPU per 640 x 512 frame on the 300 simulated frames (GSD 0.09 m, 81 with a
+detection), side by side with the version before these shortcuts on a shared machine:
+median 11.0 -> 5.8 ms, p95 19.7 -> 9.6 ms. Of about 5.2 ms: the top-hat's opening
+1.7 ms, its block statistics 0.9 ms, thresholds and labelling 1.0 ms, region
+measurements 0.5 ms. Busy synthetic frames (30 objects) cost 15-18 ms, mostly in the
+per-detection measurements.
 """
 
 from __future__ import annotations
