@@ -121,9 +121,9 @@ def _min_pixels(fr: FrameArrays) -> int:
 
 
 def _hot_regions(fr: FrameArrays, hot: NDArray[np.bool_]) -> tuple[list[Detection],
-                                                                    NDArray[np.bool_]]:
+                                                                    NDArray[np.intp]]:
     """Fire and ember nests: connected hot pixels, fragments within the merge gap joined.
-    Also returns the mask of the hot pixels that made a detection."""
+    Also returns the flat indices of the hot pixels that made a detection."""
     cfg = fr.config
     hot8 = hot.view(np.uint8)
     gap_px = round(cfg.merge_gap_m / fr.gsd_m / 2.0)
@@ -140,15 +140,13 @@ def _hot_regions(fr: FrameArrays, hot: NDArray[np.bool_]) -> tuple[list[Detectio
         if det is not None:
             out.append(det)
             accepted[i] = True
-    taken = np.zeros(hot.shape, bool)
-    taken.ravel()[rg.flat[is_hot & accepted[rg.sorted_labels]]] = True
-    return out, taken
+    return out, rg.flat[is_hot & accepted[rg.sorted_labels]]
 
 
 def _context_regions(fr: FrameArrays, usable: NDArray[np.bool_],
-                     taken_px: NDArray[np.bool_] | None) -> list[Detection]:
+                     taken_px: NDArray[np.intp] | None) -> list[Detection]:
     """Anomalies and persons: regions warmer than their surroundings, except those
-    holding pixels of a hot detection (its warm halo)."""
+    holding pixels of a hot detection (its warm halo; ``taken_px`` flat indices)."""
     cfg = fr.config
     mask = _above(fr, cfg.context_grow_k, cfg.context_grow_delta_c, usable)
     if not _any_seed(fr, mask):
@@ -159,8 +157,8 @@ def _context_regions(fr: FrameArrays, usable: NDArray[np.bool_],
     rg = _components(mask)
     counts = rg.counts
     taken = np.zeros(rg.n, bool)
-    if taken_px is not None and taken_px.any():
-        taken[np.unique(rg.labels[taken_px])] = True
+    if taken_px is not None and taken_px.size:
+        taken[rg.labels.ravel()[taken_px]] = True
     keep = [i for i in range(1, rg.n) if counts[i] >= min_px and not taken[i]]
     keep = _limit(keep, counts, cfg.max_regions, "contextual")
     worth = _worth_measuring(fr, rg)
