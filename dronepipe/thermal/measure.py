@@ -85,11 +85,11 @@ def measure_hot(fa: FrameArrays, box: Box, region: NDArray[np.bool_]) -> Detecti
     peak, peak_ex = float(cr.t[pr, pc]), float(cr.excess[pr, pc])
     vals = cr.t[cr.region]
     thr = cfg.ember_c - cfg.accuracy_c
-    ex = np.nan_to_num(cr.excess, nan=0.0)
+    ex = _finite_or(cr.excess, 0.0)
     area_px = float(vals.size)
     if peak_ex > 0:
         area_px = max(area_px, float(np.clip(ex[cr.ring] / peak_ex, 0.0, 1.0).sum()))
-    bg = np.nan_to_num(cr.t - cr.excess, nan=thr)
+    bg = _finite_or(cr.t - cr.excess, thr)
     ref = thr - bg
     weights = np.where(ref > 0.5, np.clip(ex / np.maximum(ref, 0.5), 0.0, 1.0), 1.0)
     weights = np.where(cr.ring, weights, 0.0)
@@ -113,22 +113,24 @@ def measure_context(fa: FrameArrays, box: Box, region: NDArray[np.bool_]) -> Det
     sigma = float(fa.sigma[cr.r0 + pr, cr.c0 + pc])
     if not peak_ex >= max(cfg.context_k * sigma, cfg.context_min_delta_c):
         return None
-    if not cfg.context_at_border and _touches_border(fa, cr):
+    touches = None if cfg.context_at_border else _touches_border(fa, cr)
+    if touches:
         return None
-    ex = np.nan_to_num(cr.excess, nan=0.0)
+    ex = _finite_or(cr.excess, 0.0)
     area_px = float(np.clip(ex[cr.region] / peak_ex, 0.0, 1.0).sum())
-    if area_px * fa.gsd_m ** 2 < cfg.min_area_m2 or not _stands_out(fa, box, cr, peak, peak_ex):
+    if area_px * fa.gsd_m ** 2 < cfg.min_area_m2:
         return None
-    weights = np.where(cr.region, np.clip(ex / (0.5 * peak_ex), 1e-3, 1.0), 0.0)
     unresolved = area_px < cfg.unresolved_px
     if unresolved and fa.radiometric and _hot_enough(fa, ex[cr.region], peak - peak_ex):
         kind: HotspotClass | None = HotspotClass.EMBER
     else:
         kind = _context_class(fa, peak, peak_ex, area_px * fa.gsd_m ** 2, *_shape(cr.region))
-    if kind is None:
+    # the ring quantile last: the costliest test, and most regions fail the class already
+    if kind is None or not _stands_out(fa, box, cr, peak, peak_ex):
         return None
+    weights = np.where(cr.region, np.clip(ex / (0.5 * peak_ex), 1e-3, 1.0), 0.0)
     return _detection(fa, cr, kind, weights, area_px, peak, peak_ex,
-                      float(cr.t[cr.region].mean()), unresolved)
+                      float(cr.t[cr.region].mean()), unresolved, touches)
 
 
 def _stands_out(fa: FrameArrays, box: Box, cr: _Crop, peak: float, peak_ex: float) -> bool:
@@ -196,7 +198,11 @@ def _shape(region: NDArray[np.bool_]) -> tuple[float, float]:
 
 
 def _detection(fa: FrameArrays, cr: _Crop, kind: HotspotClass, weights: F64, area_px: float,
-               peak: float, peak_ex: float, mean: float, unresolved: bool = False) -> Detection:
+               peak: float, peak_ex: float, mean: float, unresolved: bool = False,
+               touches_border: bool | None = None) -> Detection:
+    """The record; ``touches_border`` where the caller has tested it already."""
+    if touches_border is None:
+        touches_border = _touches_border(fa, cr)
     wsum = float(weights.sum())
     rows, cols = np.indices(weights.shape)
     u = cr.c0 + float((weights * cols).sum()) / wsum
@@ -204,8 +210,16 @@ def _detection(fa: FrameArrays, cr: _Crop, kind: HotspotClass, weights: F64, are
     return Detection(
         kind=kind, centroid_px=(u, v), contour_px=_outline(cr), max_c=peak, mean_c=mean,
         background_c=peak - peak_ex, contrast_c=peak_ex, area_m2=area_px * fa.gsd_m ** 2,
-        n_pixels=int(cr.region.sum()), touches_border=_touches_border(fa, cr),
+        n_pixels=int(cr.region.sum()), touches_border=touches_border,
         radiometric=fa.radiometric, patch_c=_patch(fa, cr), unresolved=unresolved)
+
+
+def _finite_or(a: F32, fill: float) -> F32:
+    """``np.nan_to_num(a, nan=fill)`` (a copy), quicker where every value is finite (the
+    usual crop: 2 us instead of 9, three times per region)."""
+    if np.isfinite(a).all():
+        return a.copy()
+    return np.nan_to_num(a, nan=fill)
 
 
 def _outline(cr: _Crop) -> F64:
