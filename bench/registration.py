@@ -42,13 +42,6 @@ working pixel being two) and nothing in placement. Earlier, on a quieter machine
 per-kind settings): 48 frames 904 kp/fr 0.063 s/fr extract, 6.0 ms/pair, solve 0.09 s,
 total 4.2 s; 300 frames 0.059 s/fr, 6.5 ms/pair, 0.42 s, 26.2 s; solve only: 1000 frames
 0.34 s, 3000 frames 2.8 s, 10000 frames (634k ties) 10 s, 1 GB.
-
-Thermal corners (``features``: Shi-Tomasi corners on the full frame, SIFT descriptors
-on the 320 px working image turned to map north), 2026-12-07, loaded machine (load
-average 7-14): 300 frames 647 kp/fr, 1213/1213 pairs, 77614 ties, 22.7 ms CPU a frame
-to extract, seam 31.2 -> 0.15 px, placement 2.90 -> 0.19 m; SIFT and corners side by
-side in one process on the same 300 frames: extraction 46.7 -> 23.9 ms CPU a frame,
-matching and solve 6.8 -> 6.4 ms CPU a pair, seam 0.175 -> 0.150 px.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 
 from dronepipe.stitching.adjust import Solution, SolverConfig, Ties, WalkChain, solve
 from dronepipe.stitching.correction_ops import params_of, with_params
-from dronepipe.stitching.features import KindFeatures, rotation_invariant, work_gsd_m
+from dronepipe.stitching.features import KindFeatures, work_gsd_m
 from dronepipe.stitching.geoframe import GeoFrame
 from dronepipe.stitching.match import Gate, MatchConfig, gate_for
 from dronepipe.stitching.pairs import Pair, PairConfig, footprint_radius_m, select_pairs
@@ -61,9 +61,7 @@ class RegistrationConfig:
     since input corrections are no GNSS walk); ``scheduler``: dask
     (``"threads"``, ``"processes"``, ``"synchronous"`` or ``tcp://host:port``);
     ``wave_frames``: frames per extraction wave (bounds memory); ``features``: the
-    feature settings of each frame kind (thermal and RGB working images differ; where
-    any frame's heading is unknown, ``rotation_invariant`` of them: descriptors turned
-    to map north by a heading that may be wrong would not match)."""
+    feature settings of each frame kind (thermal and RGB working images differ)."""
 
     features: KindFeatures = KindFeatures()
     pairs: PairConfig = PairConfig()
@@ -104,9 +102,7 @@ def register_and_adjust(geoframes: Sequence[GeoFrame], load_pixels: Loader,
     pairs = select_pairs([g.footprint_m for g in gfs], config.pairs) if len(gfs) > 1 else []
     gates = [pair_gate(gfs[p.i], gfs[p.j], unc[p.i], unc[p.j], config) for p in pairs]
     log.info("registration: %d frames, %d pairs by footprint overlap", len(gfs), len(pairs))
-    features = (config.features if all(u.rotation_known for u in unc)
-                else rotation_invariant(config.features))
-    coll = collect_ties(gfs, pairs, load_pixels, gates, features, config.match,
+    coll = collect_ties(gfs, pairs, load_pixels, gates, config.features, config.match,
                         config.scheduler, config.wave_frames, progress)
     t0 = time.perf_counter()
     ties = ties_of(coll.results)

@@ -8,22 +8,14 @@ from dataclasses import replace
 import cv2
 import numpy as np
 import pytest
-from scipy.spatial import cKDTree
 
-from dronepipe.stitching import features
 from dronepipe.stitching.camera import CameraModel
 from dronepipe.stitching.features import (
     RGB_FEATURES,
     THERMAL_FEATURES,
     FeatureConfig,
     KindFeatures,
-    corner_descriptors,
-    corner_features,
     extract_features,
-    north_deg,
-    pack_octave,
-    rotation_invariant,
-    thinned,
     work_gsd_m,
 )
 from dronepipe.stitching.featurestore import FeatureStore
@@ -212,8 +204,10 @@ def test_textured_thermal_frame_stays_at_half_size(ground: regsynth.Texture) -> 
     assert f.work_gsd_m == pytest.approx(2.0 * th.gsd_m)
 
 
-def low_texture_thermal() -> np.ndarray:
-    """A field with a gentle gradient and a few warm patches (degrees C, 640 x 512)."""
+def test_low_texture_thermal_frame_falls_back_to_full_size(ground: regsynth.Texture) -> None:
+    """A field with a gentle gradient and a few warm patches: under half of max_features on
+    the 320 px working image, so the full-size one is used, and finds more."""
+    th = thermal_frame(ground)
     rng = np.random.default_rng(4)
     yy, xx = np.mgrid[0:512, 0:640]
     t = (15.0 + 3.0 * xx / 640 + np.sin(yy / 90.0)).astype(np.float32)
@@ -221,38 +215,12 @@ def low_texture_thermal() -> np.ndarray:
     for _ in range(40):
         r, c = rng.integers(20, 480), rng.integers(20, 600)
         t[r:r + rng.integers(3, 9), c:c + rng.integers(3, 9)] = rng.uniform(20.0, 25.0)
-    return np.asarray(cv2.GaussianBlur(t, (0, 0), 0.7), np.float32)
-
-
-def test_low_texture_thermal_frame_falls_back_to_full_size(ground: regsynth.Texture) -> None:
-    """SIFT (the thermal settings where the heading is unknown): under half of
-    max_features on the 320 px working image, so the full-size one is used, and finds more."""
-    th = thermal_frame(ground)
-    t = low_texture_thermal()
-    sift = rotation_invariant(THERMAL_FEATURES)
-    assert isinstance(sift, FeatureConfig) and sift.detector == "sift"
-    half = extract_features(th, t, replace(sift, fallback_side_px=0))
-    got = extract_features(th, t, sift)
+    t = cv2.GaussianBlur(t, (0, 0), 0.7)
+    half = extract_features(th, t, replace(THERMAL_FEATURES, fallback_side_px=0))
+    got = extract_features(th, t, THERMAL_FEATURES)
     assert len(half) < 0.5 * THERMAL_FEATURES.max_features
     assert half.work_gsd_m == pytest.approx(2.0 * th.gsd_m)
     assert len(got) > len(half) and got.work_gsd_m == pytest.approx(th.gsd_m)
-
-
-def test_low_texture_thermal_frame_adds_full_size_sift_keypoints_to_few_corners(
-        ground: regsynth.Texture) -> None:
-    """Corners: few stand above the noise floor, so SIFT's keypoints of the full-size
-    image are added (at their own positions); descriptors stay on the working image."""
-    th = thermal_frame(ground)
-    t = low_texture_thermal()
-    alone = extract_features(th, t, replace(THERMAL_FEATURES, fallback_side_px=0))
-    got = extract_features(th, t, THERMAL_FEATURES)
-    assert len(alone) < 0.5 * THERMAL_FEATURES.max_features
-    assert len(got) > len(alone) + 20
-    assert got.work_gsd_m == pytest.approx(2.0 * th.gsd_m)
-    sift_full = extract_features(th, t, replace(THERMAL_FEATURES, detector="sift",
-                                                normalise=NormaliseConfig(max_side_px=640)))
-    d, _ = cKDTree(sift_full.uv_px).query(got.uv_px)
-    assert (d < 0.01).sum() >= len(got) - len(alone) - 5  # the added ones are SIFT's own
 
 
 def test_feature_store_keeps_the_most_recent_and_reextracts_through_the_loader(
@@ -267,116 +235,3 @@ def test_feature_store_keeps_the_most_recent_and_reextracts_through_the_loader(
     store.loader = pixels.__getitem__
     assert store.get(gfs[0]) is not None and "f0" in store and "f1" not in store
     assert store.nbytes > 0
-
-
-def test_pack_octave_is_opencv_sift_packing() -> None:
-    img = regsynth.texture((0.0, 0.0, 30.0, 24.0), cell_m=0.1, seed=2).image.astype(np.uint8)
-    kps = cv2.SIFT_create(300).detect(img, None)  # type: ignore[attr-defined]
-    for k in kps:
-        octave, layer = k.octave & 255, (k.octave >> 8) & 255
-        octave = octave - 256 if octave >= 128 else octave
-        assert pack_octave(octave, layer) & 0xFFFF == k.octave & 0xFFFF
-    assert pack_octave(0, 1) == 0x800100 and pack_octave(-1, 2) & 0xFFFF == 0x02FF
-    with pytest.raises(ValueError):
-        pack_octave(0, 4)
-
-
-def test_thinned_keeps_the_stronger_of_close_points() -> None:
-    uv = np.array([[0.0, 0.0], [1.0, 0.0], [10.0, 0.0], [10.0, 2.5], [10.0, 5.0]])
-    np.testing.assert_array_equal(thinned(uv, 3.0), uv[[0, 2, 4]])  # [4] stays: [3] went
-
-
-def corners_config() -> FeatureConfig:
-    assert THERMAL_FEATURES.detector == "corners" and THERMAL_FEATURES.corner_side_px == 640
-    return THERMAL_FEATURES
-
-
-def thermal_at(ground: regsynth.Texture, east_m: float, yaw_deg: float):  # type: ignore[no-untyped-def]
-    cam = CameraModel.from_fov("th", 640, 512, 45.0)
-    gf = geoframe("t", pose_at(east_m, 0, alt=60.0, yaw_deg=yaw_deg), cam, FRAME, kind="thermal")
-    return gf, render(gf, ground) * (30.0 / 255.0) + 10.0
-
-
-def matched_ground(fa, fb) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """Ground distances (m) between cross-checked descriptor matches of two frames."""
-    m = cv2.BFMatcher(cv2.NORM_L2, crossCheck=True).match(fa.descriptors.astype(np.float32),
-                                                           fb.descriptors.astype(np.float32))
-    return np.hypot(*(fa.raw_m[[x.queryIdx for x in m]] - fb.raw_m[[x.trainIdx for x in m]]).T)
-
-
-def test_north_deg_turns_against_the_heading(ground: regsynth.Texture) -> None:
-    n0 = north_deg(thermal_at(ground, 0.0, 0.0)[0])
-    for yaw in (30.0, 90.0, 180.0, 270.0):
-        n = north_deg(thermal_at(ground, 0.0, yaw)[0])
-        assert (n - (n0 - yaw) + 180.0) % 360.0 - 180.0 == pytest.approx(0.0, abs=1e-6)
-
-
-@pytest.mark.parametrize("yaw_deg", [3.0, 90.0, 180.0, 250.0])
-def test_corners_of_a_turned_frame_match_through_north_aligned_descriptors(
-        ground: regsynth.Texture, yaw_deg: float, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Frames flown in other directions (a lawn-mower's opposite lines) describe the same
-    ground alike; with the heading off by 90 degrees almost nothing matches."""
-    cfg = corners_config()
-    fa = extract_features(*thermal_at(ground, 0.0, 0.0), cfg)
-    gb, pb = thermal_at(ground, 5.0, yaw_deg)
-    d = matched_ground(fa, extract_features(gb, pb, cfg))
-    assert (d < 0.3).sum() > 150 and (d < 0.3).mean() > 0.8
-    monkeypatch.setattr(features, "north_deg", lambda gf: north_deg(gf) + 90.0)
-    wrong = matched_ground(fa, extract_features(gb, pb, cfg))
-    assert (wrong < 0.3).sum() < 20
-
-
-def test_corner_keypoints_have_no_half_pixel_bias_and_sit_where_the_descriptors_are(
-        ground: regsynth.Texture) -> None:
-    """An image and the same image turned by 180 degrees (north turned with it) give the
-    same keypoints, at their pixel centres, with the same descriptors there; the
-    descriptors are computed at exactly the given working-pixel positions."""
-    cfg = corners_config()
-    gf, t = thermal_at(ground, 0.0, 0.0)
-    fa = extract_features(gf, t, cfg)
-    north = north_deg(gf)
-    img, uv_w, desc = corner_features(np.ascontiguousarray(t[::-1, ::-1]), "thermal", cfg,
-                                      cfg.normalise, (north + 180.0) % 360.0)
-    u, v = img.to_full_px(uv_w[:, 0], uv_w[:, 1])
-    m = cv2.BFMatcher(cv2.NORM_L2, crossCheck=True).match(fa.descriptors.astype(np.float32),
-                                                           desc.astype(np.float32))
-    s = fa.uv_px[[x.queryIdx for x in m]] + np.stack([u, v], -1)[[x.trainIdx for x in m]] - [639, 511]
-    s = s[np.hypot(s[:, 0], s[:, 1]) < 1.0]  # 2 x bias for true matches
-    assert len(s) > 0.8 * len(fa)
-    assert np.abs(np.median(s, axis=0) / 2).max() < 0.01  # pixels
-    kps, d2 = corner_descriptors(img.gray, uv_w[:5], 33.0, cfg)
-    np.testing.assert_allclose([k.pt for k in kps], uv_w[:5], atol=1e-4)
-    assert d2 is not None and d2.shape == (5, 128) and all(k.octave & 255 == 0 for k in kps)
-
-
-def test_corners_of_overlapping_frames_agree_to_a_fraction_of_a_pixel(ground: regsynth.Texture) -> None:
-    """Found on the full 640 px frame, corners of two overlapping frames land on the same
-    ground within a fifth of a frame pixel (median): what the seams are made of."""
-    cfg = corners_config()
-    ga, pa = thermal_at(ground, 0.0, 0.0)
-    fa = extract_features(ga, pa, cfg)
-    d = matched_ground(fa, extract_features(*thermal_at(ground, 6.3, 180.0), cfg))
-    d = d[d < 3 * ga.gsd_m]
-    assert len(d) > 200
-    assert np.median(d) / ga.gsd_m < 0.2
-
-
-def test_corners_fall_back_to_sift_where_heading_unknown_or_no_finer_image(
-        ground: regsynth.Texture) -> None:
-    kinds = rotation_invariant(KindFeatures())
-    assert isinstance(kinds, KindFeatures)
-    assert kinds.thermal == replace(THERMAL_FEATURES, detector="sift") and kinds.rgb == RGB_FEATURES
-    cam = CameraModel.from_fov("th320", 320, 256, 45.0)  # no image finer than the working one
-    gf = geoframe("s", pose_at(0, 0, alt=60.0), cam, FRAME, kind="thermal")
-    t = render(gf, ground) * (30.0 / 255.0) + 10.0
-    got = extract_features(gf, t, THERMAL_FEATURES)
-    sift = extract_features(gf, t, replace(THERMAL_FEATURES, detector="sift"))
-    np.testing.assert_array_equal(got.uv_px, sift.uv_px)
-    np.testing.assert_array_equal(got.descriptors, sift.descriptors)
-
-
-def test_a_blank_or_unread_thermal_frame_gives_no_corners_and_no_error(ground: regsynth.Texture) -> None:
-    gf = thermal_frame(ground)
-    for t in (np.full((512, 640), 20.0, np.float32), np.full((512, 640), np.nan, np.float32)):
-        f = extract_features(gf, t, corners_config())
-        assert len(f) == 0 and f.descriptors.shape == (0, 128) and f.work_gsd_m == pytest.approx(2.0 * gf.gsd_m)

@@ -10,9 +10,7 @@ import numpy as np
 import pytest
 
 from dronepipe.stitching.camera import CameraModel
-from dronepipe.stitching.features import KindFeatures, rotation_invariant
 from dronepipe.stitching.geoframe import GeoFrame, geoframe
-from dronepipe.stitching.priors import UNKNOWN_ROTATION_DEG, PoseUncertainty
 from dronepipe.stitching.register import RegistrationConfig, register_and_adjust
 from dronepipe.stitching.regreport import RegistrationReport
 from tests.stitching import regsynth
@@ -118,23 +116,3 @@ class FailingLoader(DictLoader):
 
 def gsd_of(sc: regsynth.Scene) -> float:
     return float(np.mean([g.gsd_m for g in sc.truth]))
-
-
-def test_thermal_corners_give_way_to_sift_where_a_heading_is_unknown(
-        ground: regsynth.Texture, monkeypatch: pytest.MonkeyPatch) -> None:
-    """North-aligned descriptors need the heading: a block with a frame whose heading came
-    from the track extracts with ``rotation_invariant`` settings (thermal SIFT)."""
-    import dronepipe.stitching.register as register
-    seen: list[KindFeatures] = []
-
-    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
-        seen.append(args[4])
-        raise RuntimeError("stop")
-
-    monkeypatch.setattr(register, "collect_ties", spy)
-    sc = make_scene(ground, pos_m=2.0, yaw_deg=1.0)
-    for unc in ({}, {sc.reported[3].frame_id: PoseUncertainty(sigma_rot_deg=UNKNOWN_ROTATION_DEG)}):
-        with pytest.raises(RuntimeError):
-            register_and_adjust(sc.reported, sc.loader, SYNC, uncertainties=unc)
-    assert seen[0] == KindFeatures() and seen[0].thermal.detector == "corners"
-    assert seen[1] == rotation_invariant(KindFeatures()) and seen[1].thermal.detector == "sift"
