@@ -5,8 +5,9 @@ JPEG about 25 ms, a DJI R-JPEG 250-500 ms), and a batch run loads each frame sev
 times: registration once, the mosaic once per block of tiles the frame touches, hotspot
 detection once. ``FrameCache`` keeps decoded frames:
 
-- bounded in bytes (``max_bytes``, 64 MB by default); the least recently used frames
-  are dropped first. The bound is what keeps the peak flat: it is below what even a
+- bounded in bytes (``max_bytes``, 64 MB by default: 48 thermal frames of 640 x 512 as
+  degrees C, 97 as the 16-bit counts the loader keeps, ``pipeline.loader``); the least
+  recently used frames are dropped first. The bound is what keeps the peak flat: it is below what even a
   short flight decodes (50 thermal frames of 640 x 512 are 65 MB), so every flight
   holds the same (the 256 MB it had, with 64 mosaic tiles in memory, let the peak of
   ``process`` grow from 414 MB on 50 thermal frames to 777 MB on 300,

@@ -35,7 +35,7 @@ from tifffile import TIFF
 from dronepipe.errors import DronepipeWarning, ThermalDecodeError
 from dronepipe.thermal import metadata
 from dronepipe.thermal.options import KELVIN_OFFSET, DecodeOptions, TiffScale
-from dronepipe.thermal.records import CaptureMeta, RadiometricParams, TemperatureImage
+from dronepipe.thermal.records import CaptureMeta, LinearCounts, RadiometricParams, TemperatureImage
 from dronepipe.thermal.registry import Sniff
 from dronepipe.thermal.relative import relative_image
 
@@ -120,7 +120,9 @@ class TiffDecoder:
         note = (f"TIFF linear counts: T = counts * {scale.scale_k_per_count:g} K + {scale.offset_k:g} K "
                 f"({scale.name})")
         notes = (note, *_plausibility(celsius, sniff, f"TIFF scale {scale.name!r}"))
-        return TemperatureImage(celsius, True, sniff.path, self.name, meta=meta, notes=notes)
+        linear = _linear(counts, scale)
+        return TemperatureImage(celsius, True, sniff.path, self.name, meta=meta, notes=notes,
+                                linear=linear)
 
     def _floats(self, values: np.ndarray, sniff: Sniff, options: DecodeOptions, meta: CaptureMeta,
                 own: Mapping[str, Any] | None) -> TemperatureImage:
@@ -162,6 +164,14 @@ def celsius_table(scale: TiffScale) -> np.ndarray:
         table[0] = np.nan
     table.flags.writeable = False
     return table
+
+
+def _linear(counts: np.ndarray, scale: TiffScale) -> LinearCounts | None:
+    """The counts and their table, where the temperatures came through the table."""
+    if counts.dtype != np.uint16:
+        return None
+    counts.flags.writeable = False
+    return LinearCounts(counts, celsius_table(scale))
 
 
 def _celsius(counts: np.ndarray, scale: TiffScale) -> np.ndarray:

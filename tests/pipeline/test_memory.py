@@ -55,9 +55,9 @@ def runs(flight: Path, tmp_path_factory: pytest.TempPathFactory
             real = loader_module.decode_thermal
 
             def counting(path: Path, *args: Any, _real: Any = real,
-                         _seen: Counter[str] = decodes) -> Any:
+                         _seen: Counter[str] = decodes, **kwargs: Any) -> Any:
                 _seen[Path(path).name] += 1
-                return _real(path, *args)
+                return _real(path, *args, **kwargs)
 
             mp.setattr(loader_module, "decode_thermal", counting)
             cfg = ProcessConfig(flight, tmp_path_factory.mktemp(name.replace(" ", "_")),
