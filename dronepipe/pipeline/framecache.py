@@ -5,15 +5,18 @@ JPEG about 25 ms, a DJI R-JPEG 250-500 ms), and a batch run loads each frame sev
 times: registration once, the mosaic once per block of tiles the frame touches, hotspot
 detection once. ``FrameCache`` keeps decoded frames:
 
-- bounded in bytes (``max_bytes``, 64 MB by default); the least recently used frames
-  are dropped first. The bound is what keeps the peak flat: it is below what even a
+- bounded in bytes (``max_bytes``, 64 MB by default: 48 thermal frames of 640 x 512 as
+  degrees C, 97 as the 16-bit counts the loader keeps, ``pipeline.loader``); the least
+  recently used frames are dropped first. The bound is what keeps the peak flat: it is below what even a
   short flight decodes (50 thermal frames of 640 x 512 are 65 MB), so every flight
   holds the same (the 256 MB it had, with 64 mosaic tiles in memory, let the peak of
   ``process`` grow from 414 MB on 50 thermal frames to 777 MB on 300,
-  ``bench/memory.py``). At 64 MB registration decodes a frame once, the mosaic two to
-  three times (a block row of a wide flight meets more frames than the cache holds;
-  even an oracle's choice of what to drop would need about twice the cache for one
-  decode) and the hotspot stage hardly ever (``pipeline.hotspots``);
+  ``bench/memory.py``). At 64 MB registration decodes a frame once, the mosaic of 300
+  thermal frames 1.1 times (frames held as counts, ``pipeline.loader``; blocks in
+  flight order, ``stitching.batch``; it was 1.4 with degrees C and blocks in row
+  order) and the hotspot stage hardly ever (``pipeline.hotspots``). What is left is
+  least-recently-used dropping: replayed on that flight's mosaic loads, an oracle's
+  choice of what to drop would decode each frame once even with 48 frames;
 - only frames of at most ``max_bytes / min_frames`` are kept: a cache holding fewer
   frames than a mosaic block row needs is emptied before they come round again (on
   300 frames of 2000 x 1500 RGB, 9 MB each, a 256 MB cache served 4 % of the loads and

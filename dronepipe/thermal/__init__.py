@@ -14,12 +14,12 @@ R-JPEG (optional extra ``dronepipe[dji]``), and plain pictures as relative value
 
 from dronepipe.thermal.convert import ConvertReport, convert_thermal
 from dronepipe.thermal.options import TIFF_SCALE_PRESETS, DecodeOptions, TiffScale, tiff_scale
-from dronepipe.thermal.records import CaptureMeta, RadiometricParams, TemperatureImage
+from dronepipe.thermal.records import CaptureMeta, LinearCounts, RadiometricParams, TemperatureImage
 from dronepipe.thermal.registry import Decoder, Sniff, decode_thermal, default_decoders, is_supported
 from dronepipe.thermal.relative import relative_image
 
 __all__ = [
-    "ConvertReport", "DecodeOptions", "Decoder", "CaptureMeta", "RadiometricParams", "Sniff",
-    "TIFF_SCALE_PRESETS", "TemperatureImage", "TiffScale", "convert_thermal", "decode_thermal",
+    "ConvertReport", "DecodeOptions", "Decoder", "CaptureMeta", "LinearCounts", "RadiometricParams",
+    "Sniff", "TIFF_SCALE_PRESETS", "TemperatureImage", "TiffScale", "convert_thermal", "decode_thermal",
     "default_decoders", "is_supported", "relative_image", "tiff_scale",
 ]

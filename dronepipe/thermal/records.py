@@ -92,6 +92,26 @@ class CaptureMeta:
 
 
 @dataclass(frozen=True, eq=False)
+class LinearCounts:
+    """The 16-bit counts a frame's temperatures were converted from, and the conversion:
+    ``table[counts]`` is the frame's ``celsius`` bit for bit. ``counts`` uint16 (height,
+    width), ``table`` float32 (65536,) degrees C of each count (NaN: no data); both
+    read-only, the table shared by every frame of a scale. Half the bytes of degrees C."""
+
+    counts: np.ndarray
+    table: np.ndarray
+
+    def celsius(self) -> np.ndarray:
+        """The degrees C (float32, a new array)."""
+        return np.take(self.table, self.counts)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the counts (the shared table not included)."""
+        return int(self.counts.nbytes)
+
+
+@dataclass(frozen=True, eq=False)
 class TemperatureImage:
     """One decoded thermal frame.
 
@@ -99,7 +119,9 @@ class TemperatureImage:
     marks pixels without a value. Where ``radiometric`` is False the values are only
     relative (a palette or 8-bit image mapped onto a span, see ``notes``): they order
     pixels from cold to hot but are not temperatures, and every product made from them
-    must say so. ``decoder`` names the decoder that produced the image.
+    must say so. ``decoder`` names the decoder that produced the image. ``linear``: the
+    16-bit counts the temperatures came from, where asked for
+    (``decode_thermal(keep_counts=True)``) and the file holds them, else None.
     """
 
     celsius: np.ndarray
@@ -109,6 +131,7 @@ class TemperatureImage:
     params: RadiometricParams = field(default_factory=RadiometricParams)
     meta: CaptureMeta = field(default_factory=CaptureMeta)
     notes: tuple[str, ...] = ()
+    linear: LinearCounts | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         arr = np.asarray(self.celsius)

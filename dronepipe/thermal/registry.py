@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Protocol
@@ -92,8 +92,14 @@ def find_decoder(sniff: Sniff, decoders: Sequence[Decoder] | None = None) -> Dec
 
 
 def decode_thermal(path: str | Path, options: DecodeOptions | None = None,
-                   decoders: Sequence[Decoder] | None = None) -> TemperatureImage:
+                   decoders: Sequence[Decoder] | None = None, *,
+                   keep_counts: bool = False) -> TemperatureImage:
     """Decode one thermal frame to degrees Celsius, choosing the decoder by the file's content.
+
+    ``keep_counts``: also keep the 16-bit counts the temperatures came from, where the
+    decoder has them (``TemperatureImage.linear``; a 16-bit TIFF), for a holder that
+    keeps the counts rather than the degrees (2 bytes a pixel instead of 4); else the
+    image holds the degrees only.
 
     Raises ``ThermalDecodeError`` (naming the file) for unsupported, corrupt or
     truncated files and ``MissingDependencyError`` where an optional package is needed.
@@ -108,11 +114,12 @@ def decode_thermal(path: str | Path, options: DecodeOptions | None = None,
                                  f"(starts with {sniff.head[:8].hex(' ') or 'nothing: empty file'})")
     log.debug("%s: decoding as %s", path, decoder.name)
     try:
-        return decoder.decode(sniff, options or DecodeOptions())
+        image = decoder.decode(sniff, options or DecodeOptions())
     except DronepipeError:
         raise
     except Exception as exc:  # noqa: BLE001 - any parser failure on bad bytes becomes one clear error
         raise ThermalDecodeError(f"{path}: corrupt {decoder.name} file ({type(exc).__name__}: {exc})") from exc
+    return image if keep_counts or image.linear is None else replace(image, linear=None)
 
 
 def is_supported(path: str | Path, decoders: Sequence[Decoder] | None = None) -> bool:

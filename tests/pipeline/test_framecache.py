@@ -7,6 +7,7 @@ from __future__ import annotations
 import pickle
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -15,7 +16,9 @@ import pytest
 
 from dronepipe.frames.discover import discover_frames
 from dronepipe.pipeline.framecache import FrameCache, worker_cache
-from dronepipe.pipeline.loader import FrameLoader, frame_id
+from dronepipe.pipeline.loader import FrameLoader, PackedTemperature, frame_id, pack
+from dronepipe.thermal import TIFF_SCALE_PRESETS, LinearCounts, TemperatureImage, decode_thermal
+from dronepipe.thermal.tiff import celsius_table, counts_to_celsius
 
 DEMO = Path(__file__).resolve().parents[2] / "sample_data" / "demo"
 
@@ -97,14 +100,44 @@ def test_the_loader_through_the_cache_gives_the_same_pixels_read_only(demo_frame
     for fid in ("thermal/TH_0001.tiff", "rgb/RGB_0001.jpg"):
         a, b = plain(fid), cached(fid)
         assert np.array_equal(a, b, equal_nan=True) and a.dtype == b.dtype
-        assert cached(fid) is b and not b.flags.writeable
-    assert cached.temperature("thermal/TH_0001.tiff") is cached.temperature("thermal/TH_0001.tiff")
+        assert not b.flags.writeable and not cached(fid).flags.writeable
+    assert cached("rgb/RGB_0001.jpg") is cached("rgb/RGB_0001.jpg")
     assert cached.cache is not None and cached.cache.stats.misses == 2
 
 
-def test_a_rewritten_file_is_decoded_again(demo_frames: dict, tmp_path: Path) -> None:
-    from dataclasses import replace
+def test_a_thermal_frame_is_cached_as_its_counts_and_comes_back_bit_identical(
+        demo_frames: dict) -> None:
+    """The cache holds a 16-bit thermal frame in 2 bytes a pixel; a hit gives the
+    decoder's degrees C bit for bit (NaN where a count is 0), metadata and notes too."""
+    fid = "thermal/TH_0001.tiff"
+    want = decode_thermal(demo_frames[fid].path)
+    cached = FrameLoader(demo_frames, cache=FrameCache())
+    first, hit = cached.temperature(fid), cached.temperature(fid)
+    assert cached.cache is not None and cached.cache.stats.misses == 1
+    assert cached.cache.stats.bytes == want.celsius.size * 2 + 1024
+    for got in (first, hit):
+        assert got.celsius.dtype == np.float32 and not got.celsius.flags.writeable
+        assert np.array_equal(got.celsius.view(np.uint32), want.celsius.view(np.uint32))
+        assert (got.notes, got.meta, got.params, got.source) == \
+            (want.notes, want.meta, want.params, want.source)
+        assert got.linear is None and want.linear is None
 
+
+def test_packing_counts_with_a_zero_gives_nan_back() -> None:
+    counts = np.array([[0, 29315], [27315, 65535]], np.uint16)
+    table = celsius_table(TIFF_SCALE_PRESETS["centikelvin"])
+    image = TemperatureImage(counts_to_celsius(counts, TIFF_SCALE_PRESETS["centikelvin"]), True,
+                             Path("x.tif"), "tiff", linear=LinearCounts(counts, table))
+    packed = pack(image)
+    assert isinstance(packed, PackedTemperature) and packed.nbytes == 8 + 1024
+    back = packed.unpack().celsius
+    assert np.isnan(back[0, 0]) and back[0, 1] == np.float32(20.0)
+    assert np.array_equal(back, image.celsius, equal_nan=True)
+    plain = replace(image, linear=None)
+    assert pack(plain) is plain
+
+
+def test_a_rewritten_file_is_decoded_again(demo_frames: dict, tmp_path: Path) -> None:
     src = demo_frames["rgb/RGB_0001.jpg"]
     path = tmp_path / "RGB_0001.jpg"
     img = cv2.imread(str(src.path))

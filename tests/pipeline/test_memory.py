@@ -1,8 +1,9 @@
 """Memory bounds of ``process`` change how often a frame is decoded, never a product:
-the same flight with no frame cache, a few frames' worth and one holding every frame
-(and with few or many mosaic tiles in memory), with hotspots detected as registration
-loads the frames or only in the hotspot stage, gives identical hotspots, mosaics and
-``process.json`` apart from timings and the two options themselves."""
+the same flight with no frame cache, a few frames' worth (thermal frames held as their
+counts, or as degrees C) and one holding every frame (and with few or many mosaic tiles
+in memory), with hotspots detected as registration loads the frames or only in the
+hotspot stage, gives identical hotspots, mosaics and ``process.json`` apart from timings
+and the two options themselves."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import functools
 import importlib
 import json
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,11 @@ from dronepipe.sim.config import default_rgb
 process_module = importlib.import_module("dronepipe.pipeline.process")
 loader_module = importlib.import_module("dronepipe.pipeline.loader")
 THERMAL_MB = 640 * 512 * 4 / 2**20
-# name: (frame cache MB, mosaic tiles in memory, MB of early detections)
-SIZES = {"none": (0.0, 1, 0), "three frames": (3.2 * THERMAL_MB, 4, 16), "all": (1024.0, 256, 16)}
+# name: (frame cache MB, mosaic tiles in memory, MB of early detections, frames cached as
+# their 16-bit counts: 2 bytes a pixel, so "three frames" of degrees C hold six)
+SIZES = {"none": (0.0, 1, 0, True), "three frames": (3.2 * THERMAL_MB, 4, 16, True),
+         "three frames of degrees C": (3.2 * THERMAL_MB, 4, 16, False),
+         "all": (1024.0, 256, 16, True)}
 
 
 @pytest.fixture(scope="module")
@@ -48,16 +52,18 @@ def runs(flight: Path, tmp_path_factory: pytest.TempPathFactory
     mp = pytest.MonkeyPatch()
     try:
         mp.setattr(process_module, "FrameCache", functools.partial(FrameCache, min_frames=1))
-        for name, (mb, tiles, early_mb) in SIZES.items():
+        real = loader_module.decode_thermal
+        for name, (mb, tiles, early_mb, packed) in SIZES.items():
             mp.setattr(process_module, "EarlyDetections",
                        functools.partial(EarlyDetections, max_bytes=early_mb * 2**20))
+            mp.setattr(loader_module, "pack", loader_module.pack if packed else
+                       lambda image: replace(image, linear=None))
             decodes: Counter[str] = Counter()
-            real = loader_module.decode_thermal
 
             def counting(path: Path, *args: Any, _real: Any = real,
-                         _seen: Counter[str] = decodes) -> Any:
+                         _seen: Counter[str] = decodes, **kwargs: Any) -> Any:
                 _seen[Path(path).name] += 1
-                return _real(path, *args)
+                return _real(path, *args, **kwargs)
 
             mp.setattr(loader_module, "decode_thermal", counting)
             cfg = ProcessConfig(flight, tmp_path_factory.mktemp(name.replace(" ", "_")),
@@ -74,9 +80,12 @@ def test_a_cache_holding_the_flight_decodes_each_thermal_frame_once(runs) -> Non
     assert set(decodes.values()) == {1}
     assert sum(runs["none"][1].values()) > sum(runs["three frames"][1].values()) > 12
     assert max(runs["three frames"][1].values()) > 1  # the small cache did drop frames
+    # the same megabytes hold twice the frames as counts
+    assert sum(runs["three frames of degrees C"][1].values()) > \
+        sum(runs["three frames"][1].values())
 
 
-@pytest.mark.parametrize("name", ["none", "three frames"])
+@pytest.mark.parametrize("name", ["none", "three frames", "three frames of degrees C"])
 def test_hotspots_are_identical_whatever_the_cache(runs, name: str) -> None:
     ref, got = runs["all"][0], runs[name][0]
     assert len(ref.hotspots) >= 2
@@ -86,7 +95,7 @@ def test_hotspots_are_identical_whatever_the_cache(runs, name: str) -> None:
         assert (got.out_dir / file).read_bytes() == (ref.out_dir / file).read_bytes(), file
 
 
-@pytest.mark.parametrize("name", ["none", "three frames"])
+@pytest.mark.parametrize("name", ["none", "three frames", "three frames of degrees C"])
 def test_mosaics_are_identical_whatever_the_cache(runs, name: str) -> None:
     ref, got = runs["all"][0], runs[name][0]
     assert set(got.mosaics) == set(ref.mosaics) == {"thermal", "rgb"}
@@ -96,7 +105,7 @@ def test_mosaics_are_identical_whatever_the_cache(runs, name: str) -> None:
             assert np.array_equal(a.read(), b.read(), equal_nan=True), kind
 
 
-@pytest.mark.parametrize("name", ["none", "three frames"])
+@pytest.mark.parametrize("name", ["none", "three frames", "three frames of degrees C"])
 def test_process_json_is_identical_apart_from_timings_and_cache_options(runs, name: str) -> None:
     def comparable(result: ProcessResult) -> dict[str, Any]:
         text = result.provenance.read_text().replace(str(result.out_dir), "OUT")

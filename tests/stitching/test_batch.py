@@ -10,10 +10,20 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from dronepipe.stitching.batch import block_tiles_for, dask_scheduler, plan_blocks
+from dronepipe.stitching.batch import block_tiles_for, dask_scheduler, flight_order, plan_blocks
+from dronepipe.stitching.geoframe import GeoFrame, geoframe
 from dronepipe.stitching.grid import PixelWindow, grid_for
 from dronepipe.stitching.mosaic import Mosaic
-from tests.stitching.synthetic import DictLoader, origin_en, render, rgb, waves
+from tests.stitching.synthetic import (
+    FRAME,
+    DictLoader,
+    origin_en,
+    pose_at,
+    render,
+    rgb,
+    small_camera,
+    waves,
+)
 from tests.stitching.test_mosaic import lawnmower
 
 
@@ -139,6 +149,41 @@ def test_block_size_does_not_change_the_mosaic(flight: tuple, kind: str) -> None
                         block_tiles=tiles)
             got.append(whole(m))
     assert all(np.array_equal(g, got[0], equal_nan=True) for g in got[1:])
+
+
+def north_lines(lines: int, per_line: int) -> list[GeoFrame]:
+    """A lawn-mower flown along north, lines 12 m apart flown from the west, a frame
+    every 5 m (a 44 x 35 m footprint: the overlaps of a thermal survey)."""
+    out = []
+    for i in range(lines * per_line):
+        line, k = divmod(i, per_line)
+        dn = 5.0 * (k if line % 2 == 0 else per_line - 1 - k)
+        out.append(geoframe(f"f{i:03d}", pose_at(12.0 * line, dn, 60.0, t=1.7e9 + i),
+                            small_camera(), FRAME))
+    return out
+
+
+def test_blocks_run_in_flight_order() -> None:
+    """Lines along the grid's columns: the blocks run column by column from the west,
+    as flown, each block's frames still in input order (row order would cross every
+    line in every block row)."""
+    gfs = north_lines(8, 12)
+    grid = grid_for(gfs, tile=32)
+    side = block_tiles_for(grid, gfs)
+    plan = plan_blocks(grid, gfs, side)
+    blocks = [min((t.row // side, t.col // side) for _, wins in work for t, _ in wins)
+              for work in plan]
+    assert side == 4 and len(blocks) == len(set(blocks)) == 12
+    assert [col for _, col in blocks] == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
+    position = {gf.frame_id: i for i, gf in enumerate(gfs)}
+    medians = [np.median([position[gf.frame_id] for gf, _ in work]) for work in plan]
+    assert medians == sorted(medians)
+    for work in plan:
+        ids = [gf.frame_id for gf, _ in work]
+        assert ids == sorted(ids)
+    back = flight_order(plan, gfs[::-1])  # the same lines flown from the east
+    assert [min(t.col // side for _, wins in work for t, _ in wins) for work in back] == \
+        [3, 3, 3, 2, 2, 2, 1, 1, 1, 0, 0, 0]
 
 
 def test_blocks_are_sized_from_the_footprints(flight: tuple) -> None:

@@ -10,7 +10,8 @@ import pytest
 import tifffile
 
 from dronepipe.errors import DronepipeError, DronepipeWarning, ThermalDecodeError
-from dronepipe.thermal import TIFF_SCALE_PRESETS, DecodeOptions, decode_thermal, synthetic, tiff_scale
+from dronepipe.thermal import TIFF_SCALE_PRESETS, DecodeOptions, TiffScale, decode_thermal, synthetic, tiff_scale
+from dronepipe.thermal.tiff import celsius_table, counts_to_celsius
 
 
 def _write(tmp_path: Path, name: str, data: bytes) -> Path:
@@ -126,3 +127,27 @@ def test_compressed_tiffs_decode_through_imagecodecs(tmp_path: Path) -> None:
         image = decode_thermal(path, DecodeOptions())
         assert np.allclose(image.celsius, counts * 0.01 - 273.15, atol=1e-4)
     assert tifffile.tifffile.imagecodecs is imagecodecs
+
+
+@pytest.mark.parametrize("scale", [*TIFF_SCALE_PRESETS.values(), tiff_scale("0.04:-5"), tiff_scale(0.0123)])
+def test_counts_table_equals_float64_path(scale: TiffScale) -> None:
+    """Every 16-bit count converts through the table exactly as through float64
+    arithmetic (bit for bit), and 0 is NaN only where the offset is 0."""
+    counts = np.arange(2**16, dtype=np.uint16).reshape(256, 256)
+    kelvin = counts.astype(np.float64) * scale.scale_k_per_count + scale.offset_k
+    want = (kelvin - 273.15).astype(np.float32)
+    if scale.offset_k == 0.0:
+        want[counts == 0] = np.nan
+    got = counts_to_celsius(counts, scale)
+    assert got.dtype == np.float32 and got.flags.writeable
+    assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
+    assert np.isnan(got[0, 0]) == (scale.offset_k == 0.0)
+
+
+def test_wide_counts_take_the_float64_path() -> None:
+    counts = np.array([[0, 29315], [70000, 27315]], np.uint32)
+    got = counts_to_celsius(counts, TIFF_SCALE_PRESETS["centikelvin"])
+    assert np.isnan(got[0, 0])
+    np.testing.assert_allclose(got.ravel()[1:], [20.0, 426.85, 0.0], atol=1e-4)
+    table = celsius_table(TIFF_SCALE_PRESETS["centikelvin"])
+    assert table.shape == (2**16,) and not table.flags.writeable
