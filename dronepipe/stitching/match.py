@@ -47,7 +47,10 @@ class MatchConfig:
     threshold; ``rematch_px``: gate of the second pass around the RANSAC similarity
     (0 = no second pass); ``min_inliers``/``min_inlier_ratio``: to accept a pair;
     ``max_ties``: tie points kept per pair, spread over ``spread_cells`` x ``spread_cells``
-    cells of the overlap; ``tie_sigma_px``: a tie point's standard deviation.
+    cells of the overlap; ``tie_sigma_px``: a tie point's standard deviation;
+    ``first_pass_every``: the wide first pass compares every n-th keypoint of each frame
+    only (1 = all), the tight second pass all of them; where that first pass finds no
+    similarity, it runs again on all keypoints.
     """
 
     ratio: float = 0.8
@@ -61,6 +64,7 @@ class MatchConfig:
     max_ties: int = 64
     spread_cells: int = 8
     tie_sigma_px: float = 0.5
+    first_pass_every: int = 2
 
 
 @dataclass(frozen=True)
@@ -115,9 +119,12 @@ def match_pair(fa: FrameFeatures, fb: FrameFeatures, corr_a: Correction2D, corr_
     b = np.stack(corr_b.apply(fb.raw_m[:, 0], fb.raw_m[:, 1]), -1)
     gsd = max(fa.work_gsd_m, fb.work_gsd_m)
     rows = pair_rows(fa, fb)
-    ia, ib, dist = ratio_matches(fa, fb, a, b, gate.radius_m if gate.guided else None,
-                                 config.ratio, rows)
+    radius = gate.radius_m if gate.guided else None
+    ia, ib, dist = first_pass(rows, a, b, radius, config.ratio, config.first_pass_every)
     fit = _ransac(a[ia], b[ib], config.ransac_px * gsd)
+    if (fit is None or fit[1].sum() < config.min_inliers) and config.first_pass_every > 1:
+        ia, ib, dist = first_pass(rows, a, b, radius, config.ratio, 1)
+        fit = _ransac(a[ia], b[ib], config.ransac_px * gsd)
     if fit is None or fit[1].sum() < config.min_inliers:
         return PairMatch(len(ia), 0 if fit is None else int(fit[1].sum()), False,
                          "too few RANSAC inliers", gate.guided)
@@ -143,8 +150,14 @@ def ratio_matches(fa: FrameFeatures, fb: FrameFeatures, a: F64, b: F64, radius_m
     """Nearest-descriptor matches passing the ratio test, among keypoints of ``b`` within
     ``radius_m`` of each keypoint of ``a`` (None: all): indices into a and b, distances.
     ``rows``: the two frames' descriptor rows, if already made (``pair_rows``)."""
-    ra, rb = rows if rows is not None else pair_rows(fa, fb)
-    nn = two_nearest(ra, rb, a, b, radius_m)
+    return rows_ratio_matches(rows if rows is not None else pair_rows(fa, fb), a, b,
+                              radius_m, ratio)
+
+
+def rows_ratio_matches(rows: tuple[DescriptorRows, DescriptorRows], a: F64, b: F64,
+                       radius_m: float | None, ratio: float) -> tuple[I64, I64, F64]:
+    """``ratio_matches`` of the descriptor ``rows`` of a and b at positions ``a``, ``b``."""
+    nn = two_nearest(rows[0], rows[1], a, b, radius_m)
     d1, d2 = nn.d1.astype(np.float64), nn.d2.astype(np.float64)
     # OpenCV's knnMatch lists one neighbour where only one is a candidate: it passes
     ia = np.flatnonzero((nn.best >= 0) & (np.isinf(d2) | (d1 < ratio * d2)))
@@ -155,6 +168,20 @@ def ratio_matches(fa: FrameFeatures, fb: FrameFeatures, a: F64, b: F64, radius_m
     _, first = np.unique(ib[order], return_index=True)  # one match per keypoint of b: the closest
     keep = np.sort(order[first])
     return ia[keep], ib[keep], d[keep]
+
+
+def first_pass(rows: tuple[DescriptorRows, DescriptorRows], a: F64, b: F64,
+               radius_m: float | None, ratio: float, every: int) -> tuple[I64, I64, F64]:
+    """``ratio_matches`` among every ``every``-th keypoint of each frame (indices into
+    all keypoints): the first pass only has to find the pair's similarity, which a
+    hundred or so matches fix as well as three hundred, and its cost grows with the
+    product of the two frames' keypoints."""
+    if every <= 1:
+        return rows_ratio_matches(rows, a, b, radius_m, ratio)
+    sa, sb = np.arange(0, len(a), every), np.arange(0, len(b), every)
+    sub = (rows[0].subset(sa), rows[1].subset(sb))
+    ia, ib, d = rows_ratio_matches(sub, a[sa], b[sb], radius_m, ratio)
+    return sa[ia], sb[ib], d
 
 
 def pair_rows(fa: FrameFeatures, fb: FrameFeatures) -> tuple[DescriptorRows, DescriptorRows]:

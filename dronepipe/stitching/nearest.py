@@ -70,6 +70,10 @@ class DescriptorRows:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def subset(self, idx: I64) -> DescriptorRows:
+        """The rows ``idx`` (in that order)."""
+        return DescriptorRows(self.rows[idx], self.sq_norm[idx], self.hamming)
+
     @classmethod
     def of(cls, descriptors: NDArray[np.uint8], norm: int) -> DescriptorRows:
         """Rows of uint8 ``descriptors`` (N, D) compared by OpenCV ``norm`` (NORM_L2 or
