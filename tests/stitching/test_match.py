@@ -15,12 +15,16 @@ from dronepipe.stitching.camera import CameraModel
 from dronepipe.stitching.features import FrameFeatures, extract_features
 from dronepipe.stitching.geoframe import GeoFrame, geoframe
 from dronepipe.stitching import nearest
+from dronepipe.stitching.correction import Correction2D
 from dronepipe.stitching.match import (
+    Gate,
     MatchConfig,
+    first_pass,
     gate_for,
     match_pair,
     pair_rows,
     ratio_matches,
+    rows_ratio_matches,
     spread,
 )
 from dronepipe.stitching.nearest import DescriptorRows, TwoNearest, two_nearest
@@ -93,6 +97,44 @@ def test_a_rotation_beyond_the_uncertainty_is_refused(ground: regsynth.Texture) 
     gate = type(gate)(200.0, False, gate.max_rot_rad, gate.max_log_scale)  # search everywhere
     m = match_pair(fa, fb, ra.correction, rb.correction, gate)
     assert not m.accepted and "implausible" in m.reason
+
+
+def test_first_pass_on_every_nth_keypoint(ground: regsynth.Texture) -> None:
+    """The wide first pass on every second keypoint finds the similarity, and the tight
+    second pass on all keypoints gives the ties of the full first pass; a subset's
+    matches are indices into all keypoints, and every n = 1 is the plain ratio test."""
+    _, ra, fa = frame_and_features(ground, "a", 0.0, reported_de=3.0)
+    _, rb, fb = frame_and_features(ground, "b", 35.0, yaw_deg=180.0)
+    u = PoseUncertainty()
+    gate = gate_for(u, u, 45.0, 45.0, fa.work_gsd_m)
+    full = match_pair(fa, fb, ra.correction, rb.correction, gate, MatchConfig(first_pass_every=1))
+    half = match_pair(fa, fb, ra.correction, rb.correction, gate, MatchConfig(first_pass_every=2))
+    assert full.accepted and half.accepted and half.inliers == full.inliers
+    assert np.array_equal(half.idx_a, full.idx_a) and np.array_equal(half.idx_b, full.idx_b)
+    rows = pair_rows(fa, fb)
+    a, b = fa.raw_m, fb.raw_m
+    ia, ib, d = first_pass(rows, a, b, gate.radius_m, 0.8, 3)
+    assert len(ia) > 20 and (ia % 3 == 0).all() and (ib % 3 == 0).all()
+    ja, jb, _ = rows_ratio_matches((rows[0].subset(ia), rows[1].subset(ib)), a[ia], b[ib],
+                                   gate.radius_m, 1.0)
+    assert len(ja) > 0.9 * len(ia)  # the subset's matches are the same keypoints again
+    for got, want in zip(first_pass(rows, a, b, gate.radius_m, 0.8, 1),
+                         ratio_matches(fa, fb, a, b, gate.radius_m, 0.8), strict=True):
+        assert np.array_equal(got, want)
+
+
+def test_first_pass_on_all_keypoints_where_the_subset_finds_nothing() -> None:
+    """Too few keypoints in the subset for RANSAC: the first pass runs again on all."""
+    fa, fb, a, b = random_pair(5, na=40, nb=40, top=16)
+    fb = FrameFeatures("b", np.zeros((len(a), 2)), a.copy(), fa.descriptors.copy(), fa.norm, 0.1)
+    gate = Gate(5.0, True, 0.5, 0.1)
+    one = match_pair(fa, fb, Correction2D(),
+                     Correction2D(), gate,
+                     MatchConfig(first_pass_every=1, min_inliers=25))
+    four = match_pair(fa, fb, Correction2D(),
+                      Correction2D(), gate,
+                      MatchConfig(first_pass_every=4, min_inliers=25))  # 10 keypoints a frame
+    assert one.accepted and four.accepted and four.inliers == one.inliers == 40
 
 
 def test_spread_keeps_points_from_every_cell() -> None:
