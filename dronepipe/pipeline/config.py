@@ -66,7 +66,9 @@ class ProcessConfig:
     (``pipeline.framecache``); ``cache_tiles``: mosaic tiles held in memory (the rest
     spill to disk). Neither changes a product, only how often a frame is decoded.
     ``malloc_arenas``: at most this many glibc malloc arenas for the run (None: as the
-    C library decides; see ``pipeline.arenas``).
+    C library decides; see ``pipeline.arenas``). ``opencv_threads``: threads each
+    OpenCV call may use during the run (None: OpenCV's own setting; see
+    ``pipeline.cvthreads``).
     """
 
     flight: Path | None
@@ -87,6 +89,7 @@ class ProcessConfig:
     cache_tiles: int = 16
     frame_cache_mb: float = DEFAULT_MAX_MB
     malloc_arenas: int | None = 2
+    opencv_threads: int | None = 1
     decode: DecodeOptions = DecodeOptions()
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     position_sigma_m: float = 1.0

@@ -34,6 +34,7 @@ from dronepipe.flightlogs.timesync import pose_frames
 from dronepipe.frames.discover import Discovery, discover_frames
 from dronepipe.frames.refs import FrameRef, Posed, Rejected
 from dronepipe.pipeline.arenas import limit_arenas, trim
+from dronepipe.pipeline.cvthreads import opencv_threads
 from dronepipe.pipeline.config import ProcessConfig
 from dronepipe.pipeline.framecache import FrameCache
 from dronepipe.pipeline.hotspots import EarlyDetections, track_hotspots
@@ -102,7 +103,8 @@ def process(config: ProcessConfig, progress: Progress | None = None) -> ProcessR
         limit_arenas(config.malloc_arenas)
     run = _Run(config, progress or (lambda stage, done, total: None))
     try:
-        return _stages(run)
+        with opencv_threads(config.opencv_threads):
+            return _stages(run)
     finally:
         remove_cache(config.out_dir / CACHE_DIR)
 

@@ -15,6 +15,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import pytest
 import rasterio
@@ -34,6 +35,8 @@ THERMAL_MB = 640 * 512 * 4 / 2**20
 SIZES = {"none": (0.0, 1, 0, True), "three frames": (3.2 * THERMAL_MB, 4, 16, True),
          "three frames of degrees C": (3.2 * THERMAL_MB, 4, 16, False),
          "all": (1024.0, 256, 16, True)}
+OPENCV_DEFAULT = "all, OpenCV's own threads"  # SIZES["all"] with opencv_threads None
+OTHERS = ["none", "three frames", "three frames of degrees C", OPENCV_DEFAULT]
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +74,10 @@ def runs(flight: Path, tmp_path_factory: pytest.TempPathFactory
             out[name] = (process(cfg), decodes)
     finally:
         mp.undo()
+    threads = cv2.getNumThreads()
+    cfg = replace(cfg, out_dir=tmp_path_factory.mktemp("opencv"), opencv_threads=None)
+    out[OPENCV_DEFAULT] = (process(cfg), Counter())
+    assert cv2.getNumThreads() == threads  # each run put OpenCV's setting back
     return out
 
 
@@ -85,7 +92,7 @@ def test_a_cache_holding_the_flight_decodes_each_thermal_frame_once(runs) -> Non
         sum(runs["three frames"][1].values())
 
 
-@pytest.mark.parametrize("name", ["none", "three frames", "three frames of degrees C"])
+@pytest.mark.parametrize("name", OTHERS)
 def test_hotspots_are_identical_whatever_the_cache(runs, name: str) -> None:
     ref, got = runs["all"][0], runs[name][0]
     assert len(ref.hotspots) >= 2
@@ -95,7 +102,7 @@ def test_hotspots_are_identical_whatever_the_cache(runs, name: str) -> None:
         assert (got.out_dir / file).read_bytes() == (ref.out_dir / file).read_bytes(), file
 
 
-@pytest.mark.parametrize("name", ["none", "three frames", "three frames of degrees C"])
+@pytest.mark.parametrize("name", OTHERS)
 def test_mosaics_are_identical_whatever_the_cache(runs, name: str) -> None:
     ref, got = runs["all"][0], runs[name][0]
     assert set(got.mosaics) == set(ref.mosaics) == {"thermal", "rgb"}
@@ -105,7 +112,7 @@ def test_mosaics_are_identical_whatever_the_cache(runs, name: str) -> None:
             assert np.array_equal(a.read(), b.read(), equal_nan=True), kind
 
 
-@pytest.mark.parametrize("name", ["none", "three frames", "three frames of degrees C"])
+@pytest.mark.parametrize("name", OTHERS)
 def test_process_json_is_identical_apart_from_timings_and_cache_options(runs, name: str) -> None:
     def comparable(result: ProcessResult) -> dict[str, Any]:
         text = result.provenance.read_text().replace(str(result.out_dir), "OUT")
@@ -114,7 +121,7 @@ def test_process_json_is_identical_apart_from_timings_and_cache_options(runs, na
         for report in doc["registration"].values():
             for key in ("extract_s", "match_s", "solve_s"):  # timings too
                 del report[key]
-        for key in ("frame_cache_mb", "cache_tiles"):
+        for key in ("frame_cache_mb", "cache_tiles", "opencv_threads"):
             del doc["options"][key]
         return doc
 
