@@ -37,25 +37,28 @@ shared, so run with ``--repeat`` >= 2 and read the rows of one repetition togeth
     python bench/process.py --only thermal               # DESIGN.md's target row
     git archive COMMIT | tar -x -C /tmp/base && python bench/process.py --baseline /tmp/base
 
-Measured on the shared 2-core machine, idle, on 2026-12-06 (seconds, run 1 / run 2;
-x floor; peak MB), ``--baseline`` commit a783fed (before per-kind features, exact
-grouped matching, the mosaic's coverage plan and lattices, early hotspot detection and
-the 64 MB frame cache):
+Measured on the shared 2-core machine, idle, on 2026-12-07 (seconds, run 1 / run 2; x
+floor; peak MB), ``--baseline`` commit 1077286 (the day before: wave-by-wave extraction
+then matching, SIFT matching on all keypoints in both passes, OpenCV's own threads);
+imagecodecs installed for both (it decodes the TIFF strips in C, so the floor is faster
+too: 3.1-3.2 s against 3.5-3.8 the day before without it):
 
-    flight            process threads      baseline             floor
-    demo, thermal     4.4 / 4.2  2.5x 337  5.8 / 6.1  3.5x 447  1.6 / 1.8
-    sim300, thermal   21.9 / 23.1 6.1x 430 49.9 / 48.8 13x 783  3.5 / 3.8
-    demo              8.3        4.2x 376                       2.0
-    sim300            90.7       6.8x 694                       13.4
+    flight            process threads       baseline              floor
+    demo, thermal     4.2 / 3.7  2.2x 347   4.5 / 4.1  2.6x 323   1.6 / 1.8
+    sim300, thermal   17.3 / 17.1 5.4x 438  20.8 / 21.1 6.6x 428  3.1 / 3.2
+    demo              7.5        3.9x 392   8.1        4.2x 399   1.9
+    sim300            83.5       6.4x 741   87.1       6.7x 688   13.0
 
-CPU seconds, sim300 thermal: 32-34 (baseline 85-87, floor 4.6-4.9). Stages of sim300
-thermal: registration 16-17 s (baseline 36-38), mosaics 3.9-4.0 (7.0-7.1), hotspots
-0.1 (3.6; detection now runs as registration decodes each frame). A profile of the
-thermal job on one thread (31 s CPU): SIFT 6.0 s (20 ms a frame on 320 px working
-images), matching 4.6, thermal decoding 4.4 (726 decodes of 300 frames: the mosaic
-decodes again what the 64 MB cache let go), hotspot detection 2.3, the adjustment
-about 2 (0.8 since its tolerance went to 1e-4), the rest spread thin. Earlier figures
-with OpenStitching (RGB, default settings): demo 46 s and 819 MB; sim300 out of memory
+CPU seconds, sim300 thermal: 26.4-27.0 (baseline 31.5-32.1, floor 4.0-4.1). Stages of
+sim300 thermal: registration 12.1-12.3 s (baseline 15.1-15.6), mosaics 3.3-3.4
+(3.5-3.7). Where the CPU goes (synchronous scheduler, 26 s CPU): SIFT on the 320 px
+working images 12.9 s (29 ms a frame on one OpenCV thread) (OpenCV upsamples them 2x for its first octave; corners
+instead were tried and reverted: on this flight's thermal frames most have too few
+corners above the noise and fall back to SIFT on the full frame), matching 2.4 ms a
+pair over 1298 pairs, decoding 643 times 3.9 ms, mosaic rendering 2.4 s, hotspot
+detection 6.4 ms a frame, the COG 1.2 s, the adjustment 0.8 s. Two threads give about
+1.6 cores' worth: matching and much of the rest hold the GIL. Earlier figures with
+OpenStitching (RGB, default settings): demo 46 s and 819 MB; sim300 out of memory
 (34 GB).
 """
 
