@@ -16,7 +16,11 @@ and a ``DronepipeWarning`` says so.
 with the float64 formula (``celsius_table``), so the values are those of the float64
 arithmetic bit for bit: on the 640 x 512 frames of the simulated flight the conversion
 took 3.7 ms in float64 and takes 0.56 ms (a whole ``decode_thermal`` 8.2 -> 5.2 ms,
-measured side by side on the loaded 2-core machine).
+measured side by side on the loaded 2-core machine). The compressed strips themselves
+(zlib, LZW, the differencing predictor) are decoded by tifffile through the imagecodecs
+dependency, in C and without the GIL, so that frames decode in parallel on the dask
+threads: 2.4 ms CPU a 640 x 512 zlib frame, against 4.4 ms through tifffile's Python
+fallback (idle machine, the simulated flight's frames).
 """
 
 from __future__ import annotations
