@@ -138,7 +138,8 @@ def _trim(records: tuple[tuple[float, bytes], ...], stills: tuple[StillItem, ...
 
 def _stills(cfg: ReplayConfig, sources: tuple[Path, ...], tel: Telemetry
             ) -> tuple[tuple[StillItem, ...], float | None]:
-    frames = [f for f in discover_frames(list(sources)).frames if f.kind in cfg.kinds]
+    found = discover_frames(list(sources), kinds=cfg.kinds)  # other kinds' folders unread
+    frames = [f for f in found.frames if f.kind in cfg.kinds]
     results, reports = pose_frames(frames, tel)
     items = []
     for k, (f, r) in enumerate(zip(frames, results, strict=True)):
