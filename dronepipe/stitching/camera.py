@@ -98,7 +98,8 @@ class CameraModel:
     def _undistort(self, xd: F64, yd: F64) -> tuple[F64, F64]:
         """Invert ``distort``: 20 fixed-point steps (OpenCV's ``undistortPoints``, the
         same iteration in C: 0.2 instead of 0.6 ms for 800 points, and without the GIL,
-        which the dask threads share), then Newton steps (numeric Jacobian)."""
+        which the dask threads share), then up to three Newton steps (numeric Jacobian),
+        fewer once every point is within 1e-15 (NaN never is)."""
         pts = np.stack([xd, yd], axis=-1).reshape(-1, 1, 2)
         start = cv2.undistortPoints(pts, _IDENTITY, np.asarray(self.dist, np.float64),
                                     R=None, P=None, criteria=_FIXED_POINT).reshape(-1, 2)
@@ -107,6 +108,8 @@ class CameraModel:
         for _ in range(3):
             fx, fy = self.distort(x, y)
             ex, ey = fx - xd, fy - yd
+            if max(float(np.max(np.abs(ex), initial=0.0)), float(np.max(np.abs(ey), initial=0.0))) < 1e-15:
+                break  # converged to the last bits: another step changes nothing
             ax, ay = self.distort(x + h, y)
             bx, by = self.distort(x, y + h)
             j11, j21, j12, j22 = (ax - fx) / h, (ay - fy) / h, (bx - fx) / h, (by - fy) / h

@@ -121,10 +121,10 @@ def match_pair(fa: FrameFeatures, fb: FrameFeatures, corr_a: Correction2D, corr_
     rows = pair_rows(fa, fb)
     radius = gate.radius_m if gate.guided else None
     ia, ib, dist = first_pass(rows, a, b, radius, config.ratio, config.first_pass_every)
-    fit = _ransac(a[ia], b[ib], config.ransac_px * gsd)
+    fit = ransac_similarity(a[ia], b[ib], config.ransac_px * gsd)
     if (fit is None or fit[1].sum() < config.min_inliers) and config.first_pass_every > 1:
         ia, ib, dist = first_pass(rows, a, b, radius, config.ratio, 1)
-        fit = _ransac(a[ia], b[ib], config.ransac_px * gsd)
+        fit = ransac_similarity(a[ia], b[ib], config.ransac_px * gsd)
     if fit is None or fit[1].sum() < config.min_inliers:
         return PairMatch(len(ia), 0 if fit is None else int(fit[1].sum()), False,
                          "too few RANSAC inliers", gate.guided)
@@ -189,8 +189,9 @@ def pair_rows(fa: FrameFeatures, fb: FrameFeatures) -> tuple[DescriptorRows, Des
     return DescriptorRows.of(fa.descriptors, fa.norm), DescriptorRows.of(fb.descriptors, fa.norm)
 
 
-def _ransac(a: F64, b: F64, thr_m: float) -> tuple[F64, NDArray[np.bool_]] | None:
-    """Similarity b ~ M a (2 x 3, map metres) by RANSAC, and the inlier mask."""
+def ransac_similarity(a: F64, b: F64, thr_m: float) -> tuple[F64, NDArray[np.bool_]] | None:
+    """Similarity b ~ M a (2 x 3, map metres) by RANSAC (inlier threshold ``thr_m``
+    metres), and the inlier mask; None under three points or without a fit."""
     if len(a) < 3:
         return None
     o = a.mean(axis=0)
@@ -211,7 +212,7 @@ def _rematch(fa: FrameFeatures, fb: FrameFeatures, rows: tuple[DescriptorRows, D
     more inliers."""
     a_pred = a @ m[:, :2].T + m[:, 2]
     ia, ib, d = ratio_matches(fa, fb, a_pred, b, config.rematch_px * gsd, config.ratio, rows)
-    fit = _ransac(a[ia], b[ib], config.ransac_px * gsd)
+    fit = ransac_similarity(a[ia], b[ib], config.ransac_px * gsd)
     if fit is None or fit[1].sum() <= first[3].sum():
         return first
     return ia, ib, d, fit[1]

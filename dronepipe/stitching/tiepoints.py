@@ -33,6 +33,7 @@ from dronepipe.errors import DronepipeError
 from dronepipe.stitching.batch import dask_scheduler, opaque_task
 from dronepipe.stitching.correction import Correction2D
 from dronepipe.stitching.features import AnyFeatures, FrameFeatures, extract_features
+from dronepipe.stitching.flow import FlowConfig, FrameImage, flow_pair, frame_image
 from dronepipe.stitching.geoframe import GeoFrame
 from dronepipe.stitching.match import Gate, MatchConfig, PairMatch, match_pair
 from dronepipe.stitching.pairs import Pair
@@ -80,11 +81,28 @@ def pair_result(pair: Pair, fa: FrameFeatures, fb: FrameFeatures, corr_a: Correc
                       fb.uv_px[m.idx_b], sigma)
 
 
-def safe_extract(gf: GeoFrame, load: Loader, config: AnyFeatures) -> FrameFeatures | str:
-    """A frame's features (settings by its kind, with ``KindFeatures``), or the reason
-    (text) its pixels could not be used."""
+Prepared = FrameFeatures | FrameImage
+
+
+def flow_result(pair: Pair, ga: GeoFrame, gb: GeoFrame, ia: FrameImage, ib: FrameImage,
+                gate: Gate, match: MatchConfig, flow: FlowConfig) -> PairResult:
+    """Tie one pair of thermal frames by guided flow (``flow``) and gather its tie points."""
+    ft = flow_pair(ga, gb, ia, ib, gate, match, flow)
+    m = ft.match
+    sigma = match.tie_sigma_px * max(ia.work_gsd_m, ib.work_gsd_m)
+    return PairResult(pair, m, ft.raw_a[m.idx_a], ft.raw_b[m.idx_b], ft.uv_a[m.idx_a],
+                      ft.uv_b[m.idx_b], sigma)
+
+
+def safe_extract(gf: GeoFrame, load: Loader, config: AnyFeatures,
+                 flow: FlowConfig | None = None) -> Prepared | str:
+    """A frame's features (settings by its kind, with ``KindFeatures``), or with ``flow``
+    a thermal frame's flow image, or the reason (text) its pixels could not be used."""
     try:
-        return extract_features(gf, load(gf.frame_id), config)
+        pixels = load(gf.frame_id)
+        if flow is not None and gf.kind == "thermal":
+            return frame_image(gf, pixels, flow)
+        return extract_features(gf, pixels, config)
     except (OSError, ValueError, DronepipeError) as exc:
         return f"{type(exc).__name__}: {exc}"
 
@@ -92,10 +110,11 @@ def safe_extract(gf: GeoFrame, load: Loader, config: AnyFeatures) -> FrameFeatur
 def collect_ties(geoframes: Sequence[GeoFrame], pairs: Sequence[Pair], load: Loader,
                  gates: Sequence[Gate], features: AnyFeatures, match: MatchConfig,
                  scheduler: Any = "threads", wave_frames: int = 16,
-                 progress: Progress | None = None) -> TieCollection:
-    """Extract and match in waves (see module). ``gates[k]`` belongs to ``pairs[k]``."""
+                 progress: Progress | None = None, flow: FlowConfig | None = None) -> TieCollection:
+    """Extract and match in waves (see module). ``gates[k]`` belongs to ``pairs[k]``;
+    with ``flow``, thermal frames are tied by guided flow (``flow``) instead of features."""
     waves = _Waves(len(geoframes), pairs, wave_frames)
-    held: dict[int, FrameFeatures] = {}
+    held: dict[int, Prepared] = {}
     bad: dict[int, str] = {}
     results: list[PairResult] = []
     counts: dict[str, int] = {}
@@ -104,13 +123,12 @@ def collect_ties(geoframes: Sequence[GeoFrame], pairs: Sequence[Pair], load: Loa
         for w in range(waves.count + 1):
             todo = waves.frames(w)
             matching = waves.pairs_done_by(w - 1)
-            tasks = [opaque_task(_timed, safe_extract, geoframes[f], load, features)
+            tasks = [opaque_task(_timed, safe_extract, geoframes[f], load, features, flow)
                      for f in todo]
             for ks in _by_later_frame(matching, pairs):
                 jobs = [(pairs[k], held.get(pairs[k].i), held.get(pairs[k].j),
-                         geoframes[pairs[k].i].correction, geoframes[pairs[k].j].correction,
-                         gates[k]) for k in ks]
-                tasks.append(opaque_task(_timed, _match_all, jobs, match))
+                         geoframes[pairs[k].i], geoframes[pairs[k].j], gates[k]) for k in ks]
+                tasks.append(opaque_task(_timed, _match_all, jobs, match, flow))
             got = dask.compute(*tasks, scheduler=sched)
             for f, (g, sec) in zip(todo, got[:len(todo)], strict=True):
                 busy[0] += sec
@@ -183,19 +201,22 @@ def _by_later_frame(ks: Sequence[int], pairs: Sequence[Pair]) -> list[list[int]]
     return runs
 
 
-def _match_all(jobs: Sequence[tuple[Pair, FrameFeatures | None, FrameFeatures | None,
-                                    Correction2D, Correction2D, Gate]],
-               config: MatchConfig) -> list[PairResult]:
-    """``_pair_or_refusal`` of each job (pair, features of its frames, their
-    corrections, its gate)."""
-    return [_pair_or_refusal(*job, config) for job in jobs]
+def _match_all(jobs: Sequence[tuple[Pair, Prepared | None, Prepared | None, GeoFrame,
+                                    GeoFrame, Gate]],
+               config: MatchConfig, flow: FlowConfig | None) -> list[PairResult]:
+    """``_pair_or_refusal`` of each job (pair, what was prepared of its frames, the
+    frames, its gate)."""
+    return [_pair_or_refusal(*job, config, flow) for job in jobs]
 
 
-def _pair_or_refusal(pair: Pair, fa: FrameFeatures | None, fb: FrameFeatures | None,
-                     corr_a: Correction2D, corr_b: Correction2D, gate: Gate,
-                     config: MatchConfig) -> PairResult:
-    if fa is None or fb is None:
-        empty = np.zeros((0, 2))
-        return PairResult(pair, PairMatch(0, 0, False, "frame unreadable", gate.guided),
-                          empty, empty, empty, empty, 0.0)
-    return pair_result(pair, fa, fb, corr_a, corr_b, gate, config)
+def _pair_or_refusal(pair: Pair, fa: Prepared | None, fb: Prepared | None, ga: GeoFrame,
+                     gb: GeoFrame, gate: Gate, config: MatchConfig,
+                     flow: FlowConfig | None) -> PairResult:
+    if isinstance(fa, FrameFeatures) and isinstance(fb, FrameFeatures):
+        return pair_result(pair, fa, fb, ga.correction, gb.correction, gate, config)
+    if isinstance(fa, FrameImage) and isinstance(fb, FrameImage) and flow is not None:
+        return flow_result(pair, ga, gb, fa, fb, gate, config, flow)
+    why = "frame unreadable" if fa is None or fb is None else "thermal and RGB frame"
+    empty = np.zeros((0, 2))
+    return PairResult(pair, PairMatch(0, 0, False, why, gate.guided), empty, empty, empty,
+                      empty, 0.0)

@@ -4,6 +4,8 @@ the pipeline believes (a realistic mount calibration error)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -60,16 +62,27 @@ def test_textured_thermal_registers_directly_and_best_through_the_twin_then_refi
     assert b < 0.4 and b <= d + 0.05  # twin, then refined on the thermal images
 
 
-def test_flat_thermal_does_not_register_and_says_so_while_the_twin_places_it(rig) -> None:  # type: ignore[no-untyped-def]
+def test_flat_thermal_does_not_register_by_features_and_says_so_while_the_twin_places_it(rig) -> None:  # type: ignore[no-untyped-def]
     sc = thermal_scene(rig, detail_k=0.05)  # scene detail at the sensor's noise level
-    direct, rep = register_and_adjust(sc.reported, sc.loader, SYNC)
+    features = replace(SYNC, flow=None)
+    direct, rep = register_and_adjust(sc.reported, sc.loader, features)
     assert rep.pairs_accepted == 0 and len(rep.unplaced) == len(sc.reported)
     assert all("no accepted pair" in why for _, why in rep.unplaced)
     assert all(a is b for a, b in zip(direct, sc.reported, strict=True))  # left as they were
-    both, rep_both, _ = register_thermal(sc.reported, rig[1], sc.loader, SYNC)
+    both, rep_both, _ = register_thermal(sc.reported, rig[1], sc.loader, features)
     twin, _ = transfer_from_twins(sc.reported, rig[1])
     assert internal_px(sc, both) == pytest.approx(internal_px(sc, twin), abs=1e-9)
     assert internal_px(sc, twin) < 4.0 < internal_px(sc, sc.reported)
+
+
+def test_flat_thermal_ties_by_flow_on_its_large_warm_and_cool_areas(rig) -> None:  # type: ignore[no-untyped-def]
+    sc = thermal_scene(rig, detail_k=0.05)  # what SIFT cannot describe, the flow follows
+    direct, rep = register_and_adjust(sc.reported, sc.loader, SYNC)
+    assert 0 < rep.pairs_accepted < rep.pairs_tried  # part of the block: the rest is flat
+    assert internal_px(sc, direct) < 0.5 * internal_px(sc, sc.reported)
+    both, _, _ = register_thermal(sc.reported, rig[1], sc.loader, SYNC)
+    twin, _ = transfer_from_twins(sc.reported, rig[1])
+    assert internal_px(sc, both) < 0.5 * internal_px(sc, twin)  # 0.7 px against 2.5
 
 
 def test_twins_pair_by_capture_time() -> None:

@@ -1,0 +1,127 @@
+"""Thermal tie points by guided optical flow: ties that the truth confirms on a block
+flown in both directions, refusal on sensor noise, the phase correlation's shift, the
+window correlation, and the switch back to features where a heading is unknown."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+
+from dronepipe.stitching.camera import CameraModel
+from dronepipe.stitching.flow import FlowConfig, flow_pair, frame_image, phase_shift, window_ncc
+from dronepipe.stitching.match import Gate, MatchConfig
+from dronepipe.stitching.pairs import select_pairs
+from dronepipe.stitching.priors import PoseUncertainty
+from dronepipe.stitching.register import RegistrationConfig, flow_for, pair_gate
+from tests.stitching import regsynth
+
+THERMAL = CameraModel.from_fov("thermal-640", 640, 512, 45.0)
+ROWS, COLS, STEP, ALT = 2, 2, (30.0, 22.0), 60.0
+CONFIG = RegistrationConfig(scheduler="synchronous")
+
+
+@pytest.fixture(scope="module")
+def shots() -> list[regsynth.Shot]:
+    return regsynth.block_shots(ROWS, COLS, STEP, ALT, seed=7, pos_m=2.0, yaw_deg=1.0)
+
+
+def _scene(shots: list[regsynth.Shot], ground: regsynth.Texture) -> regsynth.Scene:
+    return regsynth.scene(shots, THERMAL, ground, kind="thermal", noise=0.05, suffix="_t")
+
+
+def _pairs(sc: regsynth.Scene) -> list[tuple[int, int, Gate]]:
+    gfs = sc.reported
+    unc = PoseUncertainty()
+    return [(p.i, p.j, pair_gate(gfs[p.i], gfs[p.j], unc, unc, CONFIG))
+            for p in select_pairs([g.footprint_m for g in gfs], CONFIG.pairs)]
+
+
+def test_flow_ties_are_the_same_ground_point_in_both_frames(shots) -> None:  # type: ignore[no-untyped-def]
+    ext = regsynth.extent_for(ROWS, COLS, STEP, 60.0)
+    sc = _scene(shots, regsynth.smooth_field(ext, detail=0.3))
+    images = [frame_image(g, sc.loader(g.frame_id)) for g in sc.reported]
+    assert images[0].scale == pytest.approx(2.0) and len(images[0]) > 100
+    pairs = _pairs(sc)
+    assert any(abs(shots[i].true.yaw_rad - shots[j].true.yaw_rad) > 3.0
+               for i, j, _ in pairs)  # lines flown in opposite directions are tied too
+    for i, j, gate in pairs:
+        ft = flow_pair(sc.reported[i], sc.reported[j], images[i], images[j], gate)
+        assert ft.match.accepted, ft.match.reason
+        assert len(ft.match.idx_a) >= 30
+        ua, ub = ft.uv_a[ft.match.idx_a], ft.uv_b[ft.match.idx_b]
+        ta = sc.truth[i].pixels_to_map(ua[:, 0], ua[:, 1])[:, :2]
+        tb = sc.truth[j].pixels_to_map(ub[:, 0], ub[:, 1])[:, :2]
+        err_px = np.hypot(*(ta - tb).T) / sc.truth[i].gsd_m
+        assert np.median(err_px) < 0.2 and np.percentile(err_px, 90) < 0.5
+        # the raw ground points are the frames' own uncorrected geometry at those pixels
+        np.testing.assert_allclose(ft.raw_b[ft.match.idx_b],
+                                   sc.reported[j].pixels_to_map(ub[:, 0], ub[:, 1])[:, :2],
+                                   atol=1e-6)
+
+
+def test_sensor_noise_alone_ties_nothing(shots) -> None:  # type: ignore[no-untyped-def]
+    ext = regsynth.extent_for(ROWS, COLS, STEP, 60.0)
+    flat = regsynth.smooth_field(ext)
+    flat = replace(flat, image=np.full_like(flat.image, 18.0))
+    sc = _scene(shots, flat)
+    images = [frame_image(g, sc.loader(g.frame_id)) for g in sc.reported]
+    for i, j, gate in _pairs(sc):
+        ft = flow_pair(sc.reported[i], sc.reported[j], images[i], images[j], gate)
+        assert not ft.match.accepted and len(ft.match.idx_a) == 0
+        assert ft.match.reason in ("too few corners tracked", "too few RANSAC inliers")
+
+
+def test_phase_shift_finds_a_known_shift() -> None:
+    rng = np.random.default_rng(4)
+    img = cv2.GaussianBlur(rng.integers(0, 255, (300, 340)).astype(np.float32), (0, 0), 2.0)
+    a = np.clip(img[20:276, 10:330], 0, 255).astype(np.uint8)
+    b = np.clip(img[20 - 9:276 - 9, 10 + 5:330 + 5], 0, 255).astype(np.uint8)  # b(x) = a(x + (5, -9))
+    both = np.full(a.shape, 255, np.uint8)
+    np.testing.assert_allclose(phase_shift(a, b, both, 0.05), [-5.0, 9.0], atol=0.7)
+    # too small an overlap: the placement's shift (zero) stands
+    small = np.zeros_like(both)
+    small[:40, :40] = 255
+    assert phase_shift(a, b, small, 0.05).tolist() == [0.0, 0.0]
+
+
+def test_window_ncc_tells_texture_from_noise() -> None:
+    rng = np.random.default_rng(5)
+    img = cv2.GaussianBlur(rng.integers(0, 255, (120, 140)).astype(np.float32), (0, 0), 1.5)
+    a = np.clip(img, 0, 255).astype(np.uint8)
+    pts = rng.uniform(20, 100, (50, 2))
+    same = window_ncc(a, a, pts, pts, 15)
+    np.testing.assert_allclose(same, 1.0, atol=1e-9)
+    shifted = np.roll(a, (3, -2), axis=(0, 1))  # shifted(x, y) = a(x + 2, y - 3)
+    moved = window_ncc(a, shifted, pts, pts + [-2.0, 3.0], 15)
+    np.testing.assert_allclose(moved, 1.0, atol=1e-9)
+    noise = rng.integers(0, 255, a.shape).astype(np.uint8)
+    assert np.abs(window_ncc(a, noise, pts, pts, 15)).mean() < 0.2
+    assert window_ncc(a, a, np.zeros((0, 2)), np.zeros((0, 2)), 15).shape == (0,)
+
+
+def test_frame_image_masks_unread_pixels_and_refuses_an_empty_frame(shots) -> None:  # type: ignore[no-untyped-def]
+    ext = regsynth.extent_for(ROWS, COLS, STEP, 60.0)
+    sc = _scene(shots[:1], regsynth.smooth_field(ext, detail=0.3))
+    gf = sc.reported[0]
+    t = sc.loader(gf.frame_id).copy()
+    t[:, :200] = np.nan
+    im = frame_image(gf, t)
+    assert np.isfinite(im.temps).all() and im.valid[:, :100].max() == 0
+    assert len(im) > 50 and im.corners[:, 0].min() >= 100  # none in the unread part
+    assert np.isfinite(im.corners_raw).all() and im.lattice_raw.shape == (FlowConfig().grid ** 2, 2)
+    with pytest.raises(ValueError, match="no readable pixel"):
+        frame_image(gf, np.full_like(t, np.nan))
+    with pytest.raises(ValueError, match="one band"):
+        frame_image(gf, np.zeros((4, 4, 3), np.float32))
+
+
+def test_flow_only_where_every_heading_is_known() -> None:
+    guided = Gate(5.0, True, 0.1, 0.05)
+    unguided = Gate(50.0, False, np.pi, 0.05)
+    assert flow_for(CONFIG, [guided, guided]) == CONFIG.flow is not None
+    assert flow_for(CONFIG, [guided, unguided]) is None
+    assert flow_for(replace(CONFIG, flow=None), [guided]) is None
+    assert MatchConfig().min_inliers <= FlowConfig().tracked
