@@ -246,8 +246,10 @@ def _detecting_loader(run: _Run) -> Callable[[str], np.ndarray]:
 
 def _registration(run: _Run) -> None:
     """RGB frames register among themselves; thermal frames take their RGB twin's
-    correction and are refined among themselves (low-texture thermal alone fails at
-    sensor-noise contrast), or register alone where the flight has no RGB."""
+    correction and are refined among themselves (by guided flow, ``stitching.flow``;
+    where only the large warm and cool areas stand above the sensor noise, part of a
+    thermal block stays untied, which the twin covers), or register alone where the
+    flight has no RGB."""
     if not run.config.register:
         return
     loader = _detecting_loader(run)

@@ -10,7 +10,9 @@ is ``correction.apply(raw_m)``: matching and adjustment never touch pixels again
 Keypoints whose rays miss the ground are dropped.
 
 Each frame kind has its own settings (``KindFeatures``), chosen by CPU per frame at
-unchanged accuracy (bench/accuracy.py, the Toledo set):
+unchanged accuracy (bench/accuracy.py, the Toledo set). Batch registration ties thermal
+frames by guided flow instead (``flow``) wherever their headings are known; the thermal
+settings here serve the live mode and blocks with an unknown heading:
 
 - thermal 640x512: 800 keypoints on a 320 px working image; where a low-texture scene
   (water, a bare field) gives under half of that, again at full size. About 30-40 ms

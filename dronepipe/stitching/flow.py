@@ -59,9 +59,12 @@ class FlowConfig:
     ``corners``: at most this many corners a frame, ``corner_quality`` of the strongest
     one's response and ``corner_spacing_px`` apart (working pixels); ``tracked``: at
     most this many of them tracked a pair, spread over the overlap; ``window_px``: the
-    flow's window side; ``levels``: pyramid levels above the working image;
+    flow's window side; ``levels``: pyramid levels above the working image (with a
+    phase-correlation shift to start from, a single level ties slightly worse: seam
+    0.310 against 0.294 px on the 300-frame simulated flight, at no gain in time);
     ``iterations``: Lucas-Kanade's iterations at most per level;
-    ``fb_max_px``: largest forward-backward disagreement kept (working pixels);
+    ``fb_max_px``: largest forward-backward disagreement kept (working pixels; 0 = no
+    way back: one Lucas-Kanade pass fewer, seam 0.294 -> 0.322 px on sim300);
     ``min_ncc``: least normalised cross-correlation of the two windows where a corner
     was tracked to (``window_ncc``);
     ``grid``: homography samples per side of frame a; ``phase_min_response``: a phase
@@ -192,7 +195,8 @@ def flow_pair(ga: GeoFrame, gb: GeoFrame, ia: FrameImage, ib: FrameImage, gate: 
     if len(idx) < match.min_inliers:
         return _refused(gate, "too few corners in the overlap")
     shift = phase_shift(gray_a, warped, both, config.phase_min_response)
-    kept, pb, err = track(gray_a, warped, ia.corners[idx], shift, both, config)
+    kept, pb, err = track(gray_a, warped, ia.corners[idx], np.zeros(2) if shift is None else shift,
+                          both, config)
     if len(pb) < match.min_inliers:
         return _refused(gate, "too few corners tracked", len(pb))
     idx = idx[kept]
@@ -218,14 +222,14 @@ def work_homography(ga: GeoFrame, gb: GeoFrame, ia: FrameImage, ib: FrameImage) 
     return None if hom is None else np.asarray(hom, np.float64)
 
 
-def phase_shift(gray_a: U8, warped: U8, both: U8, min_response: float) -> F64:
+def phase_shift(gray_a: U8, warped: U8, both: U8, min_response: float) -> F64 | None:
     """The shift (2, working pixels) of the warped b against a over their overlap by phase
     correlation at half resolution (windowed, each image's pixels outside the overlap at
-    its mean there, the box cut to sizes the FFT is fast at); zero where the peak is weak
+    its mean there, the box cut to sizes the FFT is fast at); None where the peak is weak
     or the overlap small. Half a working pixel is close enough: the flow refines it."""
     ys, xs = np.nonzero(both[::2, ::2])
     if len(xs) < 32 * 32:
-        return np.zeros(2)
+        return None
     y0, x0 = int(ys.min()), int(xs.min())
     hh = cv2.getOptimalDFTSize(int(ys.max()) + 1 - y0)
     ww = cv2.getOptimalDFTSize(int(xs.max()) + 1 - x0)
@@ -234,7 +238,7 @@ def phase_shift(gray_a: U8, warped: U8, both: U8, min_response: float) -> F64:
     box = (slice(2 * y0, 2 * (y0 + hh)), slice(2 * x0, 2 * (x0 + ww)))
     m = cv2.resize(both[box], (ww, hh), interpolation=cv2.INTER_NEAREST) > 0
     if m.sum() < 32 * 32:
-        return np.zeros(2)
+        return None
     patches = []
     for img in (gray_a, warped):
         p = cv2.resize(img[box], (ww, hh), interpolation=cv2.INTER_AREA).astype(np.float32)
@@ -242,8 +246,8 @@ def phase_shift(gray_a: U8, warped: U8, both: U8, min_response: float) -> F64:
         patches.append(p)
     win = cv2.createHanningWindow((ww, hh), cv2.CV_32F)
     (dx, dy), response = cv2.phaseCorrelate(patches[0], patches[1], win)
-    if response < min_response or math.hypot(dx, dy) > 0.25 * min(ww, hh):
-        return np.zeros(2)
+    if not (response >= min_response and math.hypot(dx, dy) <= 0.25 * min(ww, hh)):
+        return None  # a weak peak, too far to trust, or NaN (no contrast at all)
     return 2.0 * np.array([dx, dy])
 
 
@@ -267,12 +271,16 @@ def track(gray_a: U8, warped: U8, start: F64, shift: F64, both: U8,
     fwd, st1, _ = cv2.calcOpticalFlowPyrLK(gray_a, warped, p0, guess, winSize=win,
                                            maxLevel=config.levels, criteria=crit,
                                            flags=cv2.OPTFLOW_USE_INITIAL_FLOW)
-    back, st2, _ = cv2.calcOpticalFlowPyrLK(warped, gray_a, fwd, p0.copy(), winSize=win,
-                                            maxLevel=config.levels, criteria=crit,
-                                            flags=cv2.OPTFLOW_USE_INITIAL_FLOW)
-    fb = np.linalg.norm((back - p0).reshape(-1, 2), axis=1).astype(np.float64)
     end = fwd.reshape(-1, 2).astype(np.float64)
-    ok = (st1.ravel() == 1) & (st2.ravel() == 1) & (fb < config.fb_max_px)
+    if config.fb_max_px > 0:
+        back, st2, _ = cv2.calcOpticalFlowPyrLK(warped, gray_a, fwd, p0.copy(), winSize=win,
+                                                maxLevel=config.levels, criteria=crit,
+                                                flags=cv2.OPTFLOW_USE_INITIAL_FLOW)
+        fb = np.linalg.norm((back - p0).reshape(-1, 2), axis=1).astype(np.float64)
+        ok = (st1.ravel() == 1) & (st2.ravel() == 1) & (fb < config.fb_max_px)
+    else:
+        fb = np.zeros(len(end))
+        ok = st1.ravel() == 1
     ok &= _inside_mask(end, both)
     idx = np.flatnonzero(ok)
     ncc = window_ncc(gray_a, warped, start[idx], end[idx], config.window_px)
