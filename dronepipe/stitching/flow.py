@@ -11,10 +11,12 @@ a pair of thermal frames is tied like this instead:
    into b), b warped onto a's pixels with it, both stretched to 8 bits over the *same*
    temperature span (the frames are radiometric: the same ground gives the same grey in
    both, which the flow assumes; per-frame stretches and CLAHE would break that);
-3. the overlap's common shift by phase correlation (what the placement is off by, up to
-   a quarter of the overlap), then a's corners tracked into the warped b by pyramidal
-   Lucas-Kanade from there, and back again; a corner is kept where the way back returns
-   within ``fb_max_px`` and the two windows correlate (``min_ncc``: noise does not);
+3. the overlap's common shift by phase correlation at half resolution (what the
+   placement is off by, up to 0.4 of the overlap's box: 6 m between two frames at 40 m,
+   60 working pixels, is found; the flow's pyramid alone reaches about 25), then a's
+   corners tracked into the warped b by pyramidal Lucas-Kanade from there, and back
+   again; a corner is kept where the way back returns within ``fb_max_px`` and the two
+   windows correlate (``min_ncc``: noise does not);
 4. the tracked positions taken back through the homography to b's own pixels and both
    onto the ground (raw, uncorrected geometry), checked as ``match`` checks descriptor
    matches: RANSAC for a similarity, refused outside the gate's rotation and scale, at
@@ -22,7 +24,11 @@ a pair of thermal frames is tied like this instead:
 
 A corner is a *position* here, not a descriptor, so a low-texture frame whose corners
 barely stand above the noise still ties where its neighbour shows the same texture;
-what matters is the gradient the window sees, which Lucas-Kanade weighs itself.
+what matters is the gradient the window sees, which Lucas-Kanade weighs itself. On
+frames rendered from real thermal scenes the ties land closer than SIFT's (median 0.14-0.22
+against 0.62-0.83 px on a low-contrast FLIR Duo Pro R frame, ``tests/stitching/test_flow``);
+on the 300-frame simulated flight tying costs about a third of the CPU of SIFT and its
+matching (about 18 against 53 ms a frame).
 The homography is exact for the flat ground of a pinhole camera and close otherwise
 (lens distortion, a DEM); it only has to bring b within the flow's reach, since the
 tracked points go back through the same homography.
@@ -246,7 +252,7 @@ def phase_shift(gray_a: U8, warped: U8, both: U8, min_response: float) -> F64 | 
         patches.append(p)
     win = cv2.createHanningWindow((ww, hh), cv2.CV_32F)
     (dx, dy), response = cv2.phaseCorrelate(patches[0], patches[1], win)
-    if not (response >= min_response and math.hypot(dx, dy) <= 0.25 * min(ww, hh)):
+    if not (response >= min_response and math.hypot(dx, dy) <= 0.4 * min(ww, hh)):
         return None  # a weak peak, too far to trust, or NaN (no contrast at all)
     return 2.0 * np.array([dx, dy])
 
