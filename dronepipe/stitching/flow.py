@@ -74,7 +74,11 @@ class FlowConfig:
     ``min_ncc``: least normalised cross-correlation of the two windows where a corner
     was tracked to (``window_ncc``);
     ``grid``: homography samples per side of frame a; ``phase_min_response``: a phase
-    correlation peak below this is not trusted (the placement's shift is used)."""
+    correlation peak below this is not trusted (the placement's shift is used);
+    ``partners``: each frame's most overlapping partners in a block tied by flow (fewer
+    than features' 8: with flow the pairs take about half of registration's CPU, and on
+    the 300-frame simulated flight 6 gave the same mosaic, RMSE 0.8395 against 0.8408 m,
+    seam 0.291 against 0.294 px, for 986 pairs instead of 1298)."""
 
     normalise: NormaliseConfig = NormaliseConfig(max_side_px=320)
     corners: int = 400
@@ -88,6 +92,7 @@ class FlowConfig:
     min_ncc: float = 0.8
     grid: int = 6
     phase_min_response: float = 0.05
+    partners: int = 6
 
 
 @dataclass(frozen=True)

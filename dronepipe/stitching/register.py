@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -106,10 +106,9 @@ def register_and_adjust(geoframes: Sequence[GeoFrame], load_pixels: Loader,
     gfs = list(geoframes)
     unc = [_uncertainty(g, config, uncertainties) for g in gfs]
     block = make_block(gfs, unc, config.prior)
-    pairs = select_pairs([g.footprint_m for g in gfs], config.pairs) if len(gfs) > 1 else []
-    gates = [pair_gate(gfs[p.i], gfs[p.j], unc[p.i], unc[p.j], config) for p in pairs]
-    log.info("registration: %d frames, %d pairs by footprint overlap", len(gfs), len(pairs))
-    flow = flow_for(config, gates)
+    pairs, gates, flow = block_pairs(gfs, unc, config)
+    log.info("registration: %d frames, %d pairs by footprint overlap%s", len(gfs), len(pairs),
+             ", tied by flow" if flow is not None else "")
     coll = collect_ties(gfs, pairs, load_pixels, gates, config.features, config.match,
                         config.scheduler, config.wave_frames, progress, flow)
     t0 = time.perf_counter()
@@ -123,9 +122,26 @@ def register_and_adjust(geoframes: Sequence[GeoFrame], load_pixels: Loader,
     report = _report(gfs, coll.results, ties, block, solution, free,
                      _unplaced(gfs, pairs, coll.results, coll.unreadable, free),
                      (coll.extract_s, coll.match_s, solve_s),
-                     float(np.median(list(coll.keypoints.values()))) if coll.keypoints else 0.0)
+                     float(np.median(list(coll.keypoints.values()))) if coll.keypoints else 0.0,
+                     "features" if flow is None else "flow")
     log.info(report.summary())
     return out, report
+
+
+def block_pairs(gfs: Sequence[GeoFrame], unc: Sequence[PoseUncertainty],
+                config: RegistrationConfig) -> tuple[list[Pair], list[Gate], FlowConfig | None]:
+    """The pairs by footprint overlap, their gates, and the flow settings where the block
+    ties by flow: a block of thermal frames whose gates are all guided (``flow_for``),
+    with each frame's ``flow.partners`` best partners rather than ``config.pairs``'s."""
+    polys = [g.footprint_m for g in gfs]
+    pairs = select_pairs(polys, config.pairs) if len(gfs) > 1 else []
+    gates = [pair_gate(gfs[p.i], gfs[p.j], unc[p.i], unc[p.j], config) for p in pairs]
+    thermal = bool(gfs) and all(g.kind == "thermal" for g in gfs)
+    flow = flow_for(config, gates) if thermal else None
+    if flow is not None and pairs and flow.partners < config.pairs.max_per_frame:
+        pairs = select_pairs(polys, replace(config.pairs, max_per_frame=flow.partners))
+        gates = [pair_gate(gfs[p.i], gfs[p.j], unc[p.i], unc[p.j], config) for p in pairs]
+    return pairs, gates, flow
 
 
 def flow_for(config: RegistrationConfig, gates: Sequence[Gate]) -> FlowConfig | None:
@@ -230,11 +246,11 @@ def _unplaced(gfs: Sequence[GeoFrame], pairs: Sequence[Pair], results: Sequence[
 
 def _report(gfs: Sequence[GeoFrame], results: Sequence[PairResult], ties: Ties, block: Block,
             solution: Solution, free: NDArray[np.bool_], unplaced: tuple[tuple[str, str], ...],
-            times: tuple[float, float, float], keypoints: float) -> RegistrationReport:
+            times: tuple[float, float, float], keypoints: float, tied_by: str) -> RegistrationReport:
     seam = seam_stats(gfs, ties, block.centres, block.x_in, solution.params)
     return RegistrationReport(
         len(gfs), keypoints, len(results), sum(r.match.accepted for r in results), len(ties), *seam,
         unplaced, pair_reports(gfs, results, ties, block.centres, block.x_in, solution),
         frame_corrections(gfs, solution, free, ties, block.mean, block.sigma),
         solution.iterations, solution.converged, int((solution.tie_weights < 0.5).sum()),
-        solution.tie_sigma_factor, *times)
+        solution.tie_sigma_factor, *times, tied_by)

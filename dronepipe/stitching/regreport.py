@@ -65,8 +65,10 @@ class FrameCorrection:
 
 @dataclass(frozen=True)
 class RegistrationReport:
-    """The whole run (see module); ``keypoints_median``: features per frame (a thermal
-    scene with few is too flat to register); ``unplaced`` lists frames left uncorrected and why;
+    """The whole run (see module); ``keypoints_median``: features (corners, where tied by
+    flow) per frame (a thermal scene with few is too flat to register); ``tied_by``:
+    ``"features"`` or ``"flow"`` (``stitching.flow``); ``unplaced`` lists frames left
+    uncorrected and why;
     ``tie_sigma_factor``: how far the residuals' spread exceeded the features' precision
     (1: the similarity model fits the frames to the features' precision; real frames with
     unrecorded tilt and relief: several); times in seconds of wall clock."""
@@ -91,6 +93,7 @@ class RegistrationReport:
     extract_s: float
     match_s: float
     solve_s: float
+    tied_by: str = "features"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready values (NaN as None)."""
@@ -99,7 +102,7 @@ class RegistrationReport:
     def summary(self) -> str:
         """One line for the log."""
         return (f"registration: {self.frames} frames, {self.pairs_accepted}/{self.pairs_tried} "
-                f"pairs, {self.tie_points} ties, seam median {self.seam_median_before_px:.1f} px "
+                f"pairs by {self.tied_by}, {self.tie_points} ties, seam median {self.seam_median_before_px:.1f} px "
                 f"-> {self.seam_median_after_px:.2f} px ({self.seam_median_before_m:.2f} m -> "
                 f"{self.seam_median_after_m:.3f} m), {len(self.unplaced)} frames unplaced")
 

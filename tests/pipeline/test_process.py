@@ -97,6 +97,8 @@ def test_provenance_says_what_was_used(noisy) -> None:
     # the camera clock runs 0.85 s ahead and exposes 0.02 s after the trigger
     assert sync["offset_s"] == pytest.approx(-0.87, abs=0.01)
     assert prov["registration"]["thermal"]["tie_points"] > 0
+    assert prov["registration"]["thermal"]["tied_by"] == "flow"  # after the RGB twins
+    assert prov["registration"]["rgb"]["tied_by"] == "features"
 
 
 def test_noisy_flight_is_where_its_gnss_puts_it(noisy) -> None:

@@ -13,15 +13,17 @@ import pytest
 import tifffile
 
 from dronepipe.stitching.camera import CameraModel
+from dronepipe.stitching.geoframe import geoframe
 from dronepipe.stitching.flow import FlowConfig, flow_pair, frame_image, phase_shift, window_ncc
 from dronepipe.stitching.features import extract_features
 from dronepipe.stitching.match import Gate, MatchConfig
 from dronepipe.stitching.pairs import Pair, select_pairs
 from dronepipe.stitching.priors import PoseUncertainty
-from dronepipe.stitching.register import RegistrationConfig, flow_for, pair_gate
+from dronepipe.stitching.register import RegistrationConfig, block_pairs, flow_for, pair_gate
 from dronepipe.stitching.tiepoints import pair_result
 from dronepipe.thermal.registry import decode_thermal
 from tests.stitching import regsynth
+from tests.stitching.synthetic import FRAME
 
 THERMAL = CameraModel.from_fov("thermal-640", 640, 512, 45.0)
 ROWS, COLS, STEP, ALT = 2, 2, (30.0, 22.0), 60.0
@@ -193,3 +195,20 @@ def _truth_px(sc: regsynth.Scene, i: int, j: int, ua: np.ndarray, ub: np.ndarray
     ta = sc.truth[i].pixels_to_map(ua[:, 0], ua[:, 1])[:, :2]
     tb = sc.truth[j].pixels_to_map(ub[:, 0], ub[:, 1])[:, :2]
     return np.hypot(*(ta - tb).T) / sc.truth[i].gsd_m
+
+
+def test_a_thermal_block_tied_by_flow_keeps_fewer_partners_a_frame() -> None:
+    shots = regsynth.block_shots(3, 4, (15.0, 8.0), 60.0, seed=3, pos_m=1.0, yaw_deg=0.5)
+    gfs = [geoframe(s.frame_id, s.reported, THERMAL, FRAME, kind="thermal") for s in shots]
+    unc = [PoseUncertainty()] * len(gfs)
+    pairs, gates, flow = block_pairs(gfs, unc, CONFIG)
+    assert flow == CONFIG.flow and len(gates) == len(pairs)
+    every8 = select_pairs([g.footprint_m for g in gfs], CONFIG.pairs)
+    every6 = select_pairs([g.footprint_m for g in gfs], replace(CONFIG.pairs, max_per_frame=6))
+    assert pairs == every6 and len(every6) < len(every8)
+    rgb = [replace(g, kind="rgb") for g in gfs]
+    pairs, _, flow = block_pairs(rgb, unc, CONFIG)
+    assert flow is None and pairs == every8  # RGB ties by features, with all 8 partners
+    unknown = [replace(u, sigma_rot_deg=180.0) for u in unc]  # headings from nothing
+    pairs, _, flow = block_pairs(gfs, unknown, CONFIG)
+    assert flow is None and pairs == every8

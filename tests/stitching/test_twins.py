@@ -66,6 +66,7 @@ def test_flat_thermal_does_not_register_by_features_and_says_so_while_the_twin_p
     sc = thermal_scene(rig, detail_k=0.05)  # scene detail at the sensor's noise level
     features = replace(SYNC, flow=None)
     direct, rep = register_and_adjust(sc.reported, sc.loader, features)
+    assert rep.tied_by == "features"
     assert rep.pairs_accepted == 0 and len(rep.unplaced) == len(sc.reported)
     assert all("no accepted pair" in why for _, why in rep.unplaced)
     assert all(a is b for a, b in zip(direct, sc.reported, strict=True))  # left as they were
@@ -78,6 +79,7 @@ def test_flat_thermal_does_not_register_by_features_and_says_so_while_the_twin_p
 def test_flat_thermal_ties_by_flow_on_its_large_warm_and_cool_areas(rig) -> None:  # type: ignore[no-untyped-def]
     sc = thermal_scene(rig, detail_k=0.05)  # what SIFT cannot describe, the flow follows
     direct, rep = register_and_adjust(sc.reported, sc.loader, SYNC)
+    assert rep.tied_by == "flow" and "pairs by flow" in rep.summary()
     assert 0 < rep.pairs_accepted < rep.pairs_tried  # part of the block: the rest is flat
     assert internal_px(sc, direct) < 0.5 * internal_px(sc, sc.reported)
     both, _, _ = register_thermal(sc.reported, rig[1], sc.loader, SYNC)
