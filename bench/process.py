@@ -37,27 +37,33 @@ shared, so run with ``--repeat`` >= 2 and read the rows of one repetition togeth
     python bench/process.py --only thermal               # DESIGN.md's target row
     git archive COMMIT | tar -x -C /tmp/base && python bench/process.py --baseline /tmp/base
 
-Measured on the shared 2-core machine, idle, on 2026-12-07 (seconds, run 1 / run 2; x
-floor; peak MB), ``--baseline`` commit 1077286 (the day before: wave-by-wave extraction
-then matching, SIFT matching on all keypoints in both passes, OpenCV's own threads);
-imagecodecs installed for both (it decodes the TIFF strips in C, so the floor is faster
-too: 3.1-3.2 s against 3.5-3.8 the day before without it):
+Measured on the shared 2-core machine on 2026-12-07, late session, with the machine
+slowed down by its neighbours (a pure-Python loop that takes 1.3-1.4 s idle took
+1.8-2.7 s around these runs, so read the ratios, not the seconds): run 1 / run 2; x
+floor; peak MB; ``--baseline`` commit 24f1f46 (the same day, before thermal frames tied
+by flow: SIFT on 320 px working images, 8 partners a frame):
 
-    flight            process threads       baseline              floor
-    demo, thermal     4.2 / 3.7  2.2x 347   4.5 / 4.1  2.6x 323   1.6 / 1.8
-    sim300, thermal   17.3 / 17.1 5.4x 438  20.8 / 21.1 6.6x 428  3.1 / 3.2
-    demo              7.5        3.9x 392   8.1        4.2x 399   1.9
-    sim300            83.5       6.4x 741   87.1       6.7x 688   13.0
+    flight            process threads        baseline               floor
+    demo, thermal     3.2 / 3.1  1.7x / 1.9x  4.7 / 4.1  2.5x / 2.5x  1.9 / 1.6
+    sim300, thermal   14.2 / 12.9 3.4x / 3.7x 20.9 / 20.3 5.1x / 5.9x 4.1 / 3.5
+    demo              8.1        4.0x 379    8.1        4.0x 377    2.0
+    sim300            91.0       5.9x 749    90.9       5.9x 698    15.4
 
-CPU seconds, sim300 thermal: 26.4-27.0 (baseline 31.5-32.1, floor 4.0-4.1). Stages of
-sim300 thermal: registration 12.1-12.3 s (baseline 15.1-15.6), mosaics 3.3-3.4
-(3.5-3.7). Where the CPU goes (synchronous scheduler, 26 s CPU): SIFT on the 320 px
-working images 12.9 s (29 ms a frame on one OpenCV thread) (OpenCV upsamples them 2x for its first octave; corners
-instead were tried and reverted: on this flight's thermal frames most have too few
-corners above the noise and fall back to SIFT on the full frame), matching 2.4 ms a
-pair over 1298 pairs, decoding 643 times 3.9 ms, mosaic rendering 2.4 s, hotspot
-detection 6.4 ms a frame, the COG 1.2 s, the adjustment 0.8 s. Two threads give about
-1.6 cores' worth: matching and much of the rest hold the GIL. Earlier figures with
+CPU seconds, sim300 thermal: 18.1-19.4 (baseline 31.7-32.3, floor 4.5-5.3); peak
+419-446 MB (baseline 435-442). Stages of sim300 thermal: registration 7.8-8.3 s
+(baseline 14.4-15.4), mosaics 3.4-3.5. The RGB of the both-kinds rows is unchanged
+(SIFT on 1000 px working images: registration 54 s of the 91). Earlier, idle, the
+same session: sim300 thermal 11.9-12.6 s, 3.9-4.2x, with 8 partners a frame; the
+baseline 16.9-17.1 s, 5.6-5.75x; floor 3.0.
+
+Where the CPU goes now (sim300 thermal, synchronous scheduler, the slowed machine,
+17 s CPU): registration 10.1 s, of which each frame's decoding, hotspot detection and
+flow image 3.7 s (12 ms a frame), the 986 flow pairs 4.7 s (4.8 ms a pair: Lucas-Kanade
+there and back about half, the rest phase correlation, warps, the window correlation
+and numpy), the adjustment 0.5 s; mosaics 4.4 s (decoding 1.1 times a frame again,
+rendering, the COG). Two threads give about 1.3-1.6 cores' worth on this machine even
+for code without the GIL (two processes of a pure loop: 1.3-1.4x), so only less CPU
+makes the job faster. Earlier figures with
 OpenStitching (RGB, default settings): demo 46 s and 819 MB; sim300 out of memory
 (34 GB).
 """

@@ -1,5 +1,10 @@
 """Tie points over a block: features extracted and pairs matched in waves, on dask.
 
+What "features" and "matching" are depends on the block: descriptor features
+(``features``) and guided matching (``match``), or, for a thermal block tied by flow,
+each frame's working temperatures and corners (``flow.frame_image``) and guided
+optical flow per pair (``flow.flow_pair``). Both give the same ``PairResult``.
+
 Frames are taken in input (flight) order in waves of ``wave_frames``. Each computation
 extracts the features of one wave's frames (one dask task each, loading the pixels on the
 worker, so only keypoints travel) and, beside it, matches every pair whose later frame
