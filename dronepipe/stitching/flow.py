@@ -239,16 +239,15 @@ def work_homography(ga: GeoFrame, gb: GeoFrame, ia: FrameImage, ib: FrameImage) 
 def phase_shift(gray_a: U8, warped: U8, both: U8, min_response: float) -> F64 | None:
     """The shift (2, working pixels) of the warped b against a over their overlap by phase
     correlation at half resolution (windowed, each image's pixels outside the overlap at
-    its mean there, the box cut to sizes the FFT is fast at); None where the peak is weak
+    its mean there, the box cut to even sizes the FFT is fast at); None where the peak is weak
     or the overlap small. Half a working pixel is close enough: the flow refines it."""
-    ys, xs = np.nonzero(both[::2, ::2])
+    rows, cols = both.shape[0] // 2, both.shape[1] // 2  # whole half-resolution pixels
+    ys, xs = np.nonzero(both[:2 * rows:2, :2 * cols:2])
     if len(xs) < 32 * 32:
         return None
     y0, x0 = int(ys.min()), int(xs.min())
-    hh = cv2.getOptimalDFTSize(int(ys.max()) + 1 - y0)
-    ww = cv2.getOptimalDFTSize(int(xs.max()) + 1 - x0)
-    hh = hh if y0 + hh <= both.shape[0] // 2 else _fast_size_below(int(ys.max()) + 1 - y0)
-    ww = ww if x0 + ww <= both.shape[1] // 2 else _fast_size_below(int(xs.max()) + 1 - x0)
+    hh = _fft_size(int(ys.max()) + 1 - y0, rows - y0)
+    ww = _fft_size(int(xs.max()) + 1 - x0, cols - x0)
     box = (slice(2 * y0, 2 * (y0 + hh)), slice(2 * x0, 2 * (x0 + ww)))
     m = cv2.resize(both[box], (ww, hh), interpolation=cv2.INTER_NEAREST) > 0
     if m.sum() < 32 * 32:
@@ -265,12 +264,18 @@ def phase_shift(gray_a: U8, warped: U8, both: U8, min_response: float) -> F64 | 
     return 2.0 * np.array([dx, dy])
 
 
-def _fast_size_below(n: int) -> int:
-    """The largest size of at most ``n`` that the FFT is fast at (2, 3, 5 smooth)."""
-    for k in range(n, 0, -1):
-        if cv2.getOptimalDFTSize(k) == k:
-            return k
-    return n
+def _fft_size(n: int, room: int) -> int:
+    """A size for the phase correlation of ``n`` pixels with ``room`` available: the
+    smallest even size of at least ``n`` that the FFT is fast at (2, 3, 5 smooth), else
+    the largest within ``room``. Even, because OpenCV measures the shift from the
+    centre ``size / 2``, half a pixel off the peak's zero on an odd size."""
+    def good(k: int) -> bool:
+        return k % 2 == 0 and cv2.getOptimalDFTSize(k) == k
+
+    up = next(k for k in range(max(n, 2), 2 * n + 3) if good(k))
+    if up <= room:
+        return up
+    return next((k for k in range(min(n, room), 1, -1) if good(k)), max(min(n, room), 1))
 
 
 def track(gray_a: U8, warped: U8, start: F64, shift: F64, both: U8,

@@ -212,3 +212,12 @@ def test_a_thermal_block_tied_by_flow_keeps_fewer_partners_a_frame() -> None:
     unknown = [replace(u, sigma_rot_deg=180.0) for u in unc]  # headings from nothing
     pairs, _, flow = block_pairs(gfs, unknown, CONFIG)
     assert flow is None and pairs == every8
+
+
+def test_phase_shift_on_odd_sized_images() -> None:
+    rng = np.random.default_rng(6)
+    img = cv2.GaussianBlur(rng.integers(0, 255, (320, 360)).astype(np.float32), (0, 0), 2.0)
+    a = np.clip(img[20:275, 10:331], 0, 255).astype(np.uint8)  # 255 x 321
+    b = np.clip(img[20 + 6:275 + 6, 10 - 4:331 - 4], 0, 255).astype(np.uint8)  # b(x) = a(x + (-4, 6))
+    np.testing.assert_allclose(phase_shift(a, b, np.full(a.shape, 255, np.uint8), 0.05),
+                               [4.0, -6.0], atol=0.7)
