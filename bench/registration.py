@@ -37,6 +37,20 @@ On the idle machine (2026-12-06, with the exact grouped matching of ``nearest``)
                 300   800 1213/1213   77579  0.019 s/fr  33 ms/fr    3.6 ms/p   0.85s   11.2s  31.2 -> 0.17  2.90 -> 0.19  664
     solve only: 1000 frames (61,952 ties) 0.35 s, 162 MB; 3000 frames (188,480) 1.39 s, 260 MB
 
+Thermal frames tied by guided optical flow (``stitching.flow``, the default since
+2026-12-07) against SIFT features, side by side in one run (``--ties flow features``;
+the machine slowed by its neighbours, so compare CPU; "kp/fr" is corners for flow; a
+block tied by flow keeps 6 partners a frame, not 8):
+
+    tied by frames kp/fr     pairs    ties     extract     ext CPU       match   solve   total    cpu       seam px        abs m  RSS MB
+       flow     48   400  154/156     9249  0.003 s/fr   1.8 ms/fr    5.1 ms/p   0.08s    0.9s   1.2s  33.1 -> 0.14 3.06 -> 0.48     253
+   features     48   800  176/176    11252  0.040 s/fr  42.8 ms/fr    4.8 ms/p   0.14s    1.9s   3.0s  33.1 -> 0.19 3.06 -> 0.48     285
+       flow    300   400  977/985    59862  0.004 s/fr   1.8 ms/fr    6.6 ms/p   0.72s    5.8s   8.9s  31.4 -> 0.15 2.90 -> 0.19     628
+   features    300   800 1213/1213   77579  0.043 s/fr  36.0 ms/fr    4.1 ms/p   0.80s   10.8s  18.7s  31.2 -> 0.17 2.90 -> 0.19     661
+
+Flow refuses a few pairs that overlap little (0.24-0.32 of the footprint; 2 and 10
+corners tracked of the pair's overlap), which SIFT ties; every frame stays placed.
+
 Half-size thermal keypoints cost a little seam (0.11-0.12 -> 0.17-0.19 native pixels, a
 working pixel being two) and nothing in placement. Earlier, on a quieter machine (before
 per-kind settings): 48 frames 904 kp/fr 0.063 s/fr extract, 6.0 ms/pair, solve 0.09 s,
@@ -54,6 +68,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -65,6 +80,7 @@ sys.path.insert(0, str(ROOT))
 from dronepipe.stitching.adjust import Ties, solve  # noqa: E402
 from dronepipe.stitching.camera import CameraModel  # noqa: E402
 from dronepipe.stitching.features import extract_features  # noqa: E402
+from dronepipe.stitching.flow import frame_image  # noqa: E402
 from dronepipe.stitching.geoframe import GeoFrame  # noqa: E402
 from dronepipe.stitching.register import RegistrationConfig, register_and_adjust  # noqa: E402
 from tests.stitching import regsynth  # noqa: E402
@@ -98,7 +114,12 @@ def block_shape(n: int) -> tuple[int, int]:
     return max(2, round(n / cols)), cols
 
 
-def one(n: int, kind: str = "thermal") -> dict[str, float]:
+def config_for(ties: str) -> RegistrationConfig:
+    """Registration's defaults, thermal frames tied by ``"flow"`` or by ``"features"``."""
+    return RegistrationConfig() if ties == "flow" else replace(RegistrationConfig(), flow=None)
+
+
+def one(n: int, kind: str = "thermal", ties: str = "flow") -> dict[str, float]:
     rows, cols = block_shape(n)
     t0 = time.perf_counter()
     ground = regsynth.texture(regsynth.extent_for(rows, cols, STEP, 60.0), cell_m=0.15,
@@ -116,13 +137,14 @@ def one(n: int, kind: str = "thermal") -> dict[str, float]:
             reported.append(sc.reported[0])
         render_s = time.perf_counter() - t0
         t0, c0 = time.perf_counter(), time.process_time()
-        out, rep = register_and_adjust(reported, FileLoader(folder, kind), RegistrationConfig())
+        out, rep = register_and_adjust(reported, FileLoader(folder, kind), config_for(ties))
         total_s, cpu_s = time.perf_counter() - t0, time.process_time() - c0
-        ext_cpu_s = extract_cpu_s(reported, FileLoader(folder, kind))
+        ext_cpu_s = extract_cpu_s(reported, FileLoader(folder, kind), rep.tied_by)
     err = {k: float(np.sqrt(np.mean(np.concatenate(
         [regsynth.placement_error_m(t, g) for t, g in zip(truth, gl, strict=True)]) ** 2)))
         for k, gl in (("before", reported), ("after", out))}
-    return {"n": len(shots), "keypoints": rep.keypoints_median, "pairs": rep.pairs_accepted,
+    return {"n": len(shots), "tied_by": rep.tied_by, "keypoints": rep.keypoints_median,
+            "pairs": rep.pairs_accepted,
             "pairs_tried": rep.pairs_tried,
             "ties": rep.tie_points, "render_s": render_s, "total_s": total_s, "cpu_s": cpu_s,
             "extract_cpu_ms_per_frame": 1000 * ext_cpu_s / len(shots),
@@ -134,15 +156,19 @@ def one(n: int, kind: str = "thermal") -> dict[str, float]:
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def extract_cpu_s(gfs: list[GeoFrame], load: FileLoader) -> float:
-    """CPU seconds of extracting every frame's features again, one after the other
-    (decoding not counted): what registration's extraction costs without the
-    scheduler and the other processes on a shared machine."""
+def extract_cpu_s(gfs: list[GeoFrame], load: FileLoader, tied_by: str) -> float:
+    """CPU seconds of preparing every frame again, one after the other (its features,
+    or its flow image where the block was ``tied_by`` flow; decoding not counted): what
+    registration's extraction costs without the scheduler and the other processes on
+    a shared machine."""
     pixels = [load(g.frame_id) for g in gfs]
-    cfg = RegistrationConfig().features
+    cfg = RegistrationConfig()
     t0 = time.process_time()
     for g, p in zip(gfs, pixels, strict=True):
-        extract_features(g, p, cfg)
+        if tied_by == "flow" and cfg.flow is not None:
+            frame_image(g, p, cfg.flow)
+        else:
+            extract_features(g, p, cfg.features)
     return time.process_time() - t0
 
 
@@ -176,33 +202,42 @@ def run_child(args: list[str]) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def print_row(r: dict[str, float]) -> None:
+    """One N's row (see module)."""
+    print(f"{r['tied_by']:>8} {r['n']:6.0f} {r['keypoints']:5.0f} "
+          f"{r['pairs']:4.0f}/{r['pairs_tried']:<4.0f} {r['ties']:7.0f} "
+          f"{r['extract_s_per_frame']:6.3f} s/fr {r['extract_cpu_ms_per_frame']:5.1f} ms/fr "
+          f"{r['match_ms_per_pair']:6.1f} ms/p {r['solve_s']:6.2f}s {r['total_s']:6.1f}s "
+          f"{r['cpu_s']:5.1f}s {r['seam_before_px']:5.1f} -> {r['seam_after_px']:4.2f} "
+          f"{r['abs_before_m']:4.2f} -> {r['abs_after_m']:4.2f} {r['peak_rss_mb']:7.0f}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=int, nargs="*", default=[50, 300])
     p.add_argument("--solve", type=int, nargs="*", default=[1000, 3000])
     p.add_argument("--kind", choices=["thermal", "rgb"], default="thermal",
                    help="frame kind (its feature settings): float32 TIFF or grey PNG files")
+    p.add_argument("--ties", nargs="+", choices=["flow", "features"], default=["flow", "features"],
+                   help="what ties thermal frames (RGB always by features), side by side")
     p.add_argument("--one", type=int, help=argparse.SUPPRESS)
     p.add_argument("--solve-one", type=int, help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.one:
-        print(json.dumps(one(a.one, a.kind)))
+        print(json.dumps(one(a.one, a.kind, a.ties[0])))
         return
     if a.solve_one:
         print(json.dumps(solve_only(a.solve_one)))
         return
     print(f"{a.kind} frames")
-    print(f"{'frames':>6} {'kp/fr':>5} {'pairs':>9} {'ties':>7} {'extract':>11} {'ext CPU':>11} "
-          f"{'match':>11} {'solve':>7} {'total':>7} {'seam px':>13} {'abs m':>12} {'RSS MB':>7}")
+    print(f"{'tied by':>8} {'frames':>6} {'kp/fr':>5} {'pairs':>9} {'ties':>7} {'extract':>11} "
+          f"{'ext CPU':>11} {'match':>11} {'solve':>7} {'total':>7} {'cpu':>6} {'seam px':>13} "
+          f"{'abs m':>12} {'RSS MB':>7}")
+    methods = a.ties if a.kind == "thermal" else ["features"]
     for n in a.n:
-        r = run_child(["--one", str(n), "--kind", a.kind])
-        print(f"{r['n']:6.0f} {r['keypoints']:5.0f} {r['pairs']:4.0f}/{r['pairs_tried']:<4.0f} "
-              f"{r['ties']:7.0f} "
-              f"{r['extract_s_per_frame']:6.3f} s/fr {r['extract_cpu_ms_per_frame']:5.1f} ms/fr "
-              f"{r['match_ms_per_pair']:6.1f} ms/p "
-              f"{r['solve_s']:6.2f}s {r['total_s']:6.1f}s {r['seam_before_px']:5.1f} -> "
-              f"{r['seam_after_px']:4.2f} {r['abs_before_m']:4.2f} -> {r['abs_after_m']:4.2f} "
-              f"{r['peak_rss_mb']:7.0f}")
+        for method in methods:
+            r = run_child(["--one", str(n), "--kind", a.kind, "--ties", method])
+            print_row(r)
     print("\nsolve only (4 neighbours per frame, 32 ties per pair):")
     for n in a.solve:
         r = run_child(["--solve-one", str(n)])
