@@ -259,7 +259,7 @@ def phase_shift(gray_a: U8, warped: U8, both: U8, min_response: float) -> F64 | 
         patches.append(p)
     win = cv2.createHanningWindow((ww, hh), cv2.CV_32F)
     (dx, dy), response = cv2.phaseCorrelate(patches[0], patches[1], win)
-    if not (response >= min_response and math.hypot(dx, dy) <= 0.4 * min(ww, hh)):
+    if not (response >= min_response and abs(dx) <= 0.4 * ww and abs(dy) <= 0.4 * hh):
         return None  # a weak peak, too far to trust, or NaN (no contrast at all)
     return 2.0 * np.array([dx, dy])
 
