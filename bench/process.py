@@ -37,24 +37,23 @@ shared, so run with ``--repeat`` >= 2 and read the rows of one repetition togeth
     python bench/process.py --only thermal               # DESIGN.md's target row
     git archive COMMIT | tar -x -C /tmp/base && python bench/process.py --baseline /tmp/base
 
-Measured on the shared 2-core machine on 2026-12-07, late session, with the machine
-slowed down by its neighbours (a pure-Python loop that takes 1.3-1.4 s idle took
-1.8-2.7 s around these runs, so read the ratios, not the seconds): run 1 / run 2; x
-floor; peak MB; ``--baseline`` commit 24f1f46 (the same day, before thermal frames tied
-by flow: SIFT on 320 px working images, 8 partners a frame):
+Measured on the shared 2-core machine on 2026-12-07, late session (a pure-Python loop
+that takes 1.3-1.4 s idle took 1.5-1.8 s around these runs: read the ratios more than
+the seconds): run 1 / run 2; x floor; peak MB; ``--baseline`` commit 24f1f46 (the same
+day, before thermal frames tied by flow: SIFT on 320 px working images, 8 partners a
+frame):
 
-    flight            process threads        baseline               floor
-    demo, thermal     3.2 / 3.1  1.7x / 1.9x  4.7 / 4.1  2.5x / 2.5x  1.9 / 1.6
-    sim300, thermal   14.2 / 12.9 3.4x / 3.7x 20.9 / 20.3 5.1x / 5.9x 4.1 / 3.5
-    demo              8.1        4.0x 379    8.1        4.0x 377    2.0
-    sim300            91.0       5.9x 749    90.9       5.9x 698    15.4
+    flight            process threads          baseline                 floor
+    demo, thermal     3.4 / 3.6  1.5x / 1.9x   4.3 / 4.4  1.9x / 2.3x   2.3 / 1.9
+    sim300, thermal   12.3 / 12.3 3.8x / 3.7x  17.1 / 17.4 5.3x / 5.2x  3.2 / 3.4
+    demo              8.1        4.0x 379     8.1        4.0x 377     2.0
+    sim300            91.0       5.9x 749     90.9       5.9x 698     15.4
 
-CPU seconds, sim300 thermal: 18.1-19.4 (baseline 31.7-32.3, floor 4.5-5.3); peak
-419-446 MB (baseline 435-442). Stages of sim300 thermal: registration 7.8-8.3 s
-(baseline 14.4-15.4), mosaics 3.4-3.5. The RGB of the both-kinds rows is unchanged
-(SIFT on 1000 px working images: registration 54 s of the 91). Earlier, idle, the
-same session: sim300 thermal 11.9-12.6 s, 3.9-4.2x, with 8 partners a frame; the
-baseline 16.9-17.1 s, 5.6-5.75x; floor 3.0.
+CPU seconds, sim300 thermal: 16.8-17.0 (baseline 26.2-27.2, floor 4.1-4.5); peak
+413-420 MB (baseline 405-433). Stages of sim300 thermal: registration 7.1-7.4 s
+(baseline 11.7-12.3), mosaics 3.2-3.5. The both-kinds rows (one run, a slower spell of
+the machine: 2.5 s for the loop) are unchanged: their RGB is SIFT on 1000 px working
+images (registration 54 s of the 91).
 
 Where the CPU goes now (sim300 thermal, synchronous scheduler, the slowed machine,
 17 s CPU): registration 10.1 s, of which each frame's decoding, hotspot detection and
