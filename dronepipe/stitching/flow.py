@@ -10,7 +10,12 @@ a pair of thermal frames is tied like this instead:
    through the two frames' current placement (a grid of a's pixels onto the ground and
    into b), b warped onto a's pixels with it, both stretched to 8 bits over the *same*
    temperature span (the frames are radiometric: the same ground gives the same grey in
-   both, which the flow assumes; per-frame stretches and CLAHE would break that);
+   both, which the flow assumes; per-frame stretches and CLAHE would break that). The
+   span runs between two percentiles as they are, also where a fire fills more than
+   the top one and the ground keeps a few grey levels: the fire's edges then carry the
+   ties (``tests/stitching/test_flow``: every pair, where SIFT ties 1 of 6); capping
+   the span saturates the fire, which moves its blurred edges (0.3-0.9 px against
+   0.1-0.25 px there);
 3. the overlap's common shift by phase correlation at half resolution (what the
    placement is off by, up to 0.4 of the overlap's box: 6 m between two frames at 40 m,
    60 working pixels, is found; the flow's pyramid alone reaches about 25), then a's
