@@ -243,3 +243,18 @@ def test_frames_with_a_fire_still_tie(shots) -> None:  # type: ignore[no-untyped
         assert ft.match.accepted, ft.match.reason
         err_px = _truth_px(sc, i, j, ft.uv_a[ft.match.idx_a], ft.uv_b[ft.match.idx_b])
         assert len(err_px) >= 20 and np.median(err_px) < 0.3
+
+
+def test_the_frame_with_more_corners_is_tracked_from_and_the_outcome_reads_a_to_b(shots, textured) -> None:  # type: ignore[no-untyped-def]
+    sc = textured
+    images = [frame_image(g, sc.loader(g.frame_id)) for g in sc.reported]
+    i, j, gate = _pairs(sc)[0]
+    few = replace(images[i], corners=images[i].corners[:40], corners_raw=images[i].corners_raw[:40])
+    ft = flow_pair(sc.reported[i], sc.reported[j], few, images[j], gate)  # b has more: from b
+    back = flow_pair(sc.reported[j], sc.reported[i], images[j], few, gate)
+    assert ft.match.accepted and len(ft.match.idx_a) > 40  # more than a's corners: b's
+    np.testing.assert_array_equal(ft.uv_a, back.uv_b)
+    np.testing.assert_array_equal(ft.raw_b, back.raw_a)
+    assert ft.match.rot_rad == pytest.approx(-back.match.rot_rad)
+    err_px = _truth_px(sc, i, j, ft.uv_a[ft.match.idx_a], ft.uv_b[ft.match.idx_b])
+    assert np.median(err_px) < 0.2
