@@ -37,22 +37,21 @@ shared, so run with ``--repeat`` >= 2 and read the rows of one repetition togeth
     python bench/process.py --only thermal               # DESIGN.md's target row
     git archive COMMIT | tar -x -C /tmp/base && python bench/process.py --baseline /tmp/base
 
-Measured on the shared 2-core machine on 2026-12-07, late session (a pure-Python loop
-that takes 1.3-1.4 s idle took 1.5-1.8 s around these runs: read the ratios more than
-the seconds): run 1 / run 2; x floor; peak MB; ``--baseline`` commit 24f1f46 (the same
-day, before thermal frames tied by flow: SIFT on 320 px working images, 8 partners a
-frame):
+Measured on the shared 2-core machine on 2026-12-07, end of the session (a pure-Python
+loop that takes 1.3-1.4 s idle took 1.3-1.7 s around these runs): run 1 / run 2; x
+floor; peak MB; ``--baseline`` commit 24f1f46 (the same day, before thermal frames tied
+by flow: SIFT on 320 px working images, 8 partners a frame):
 
     flight            process threads          baseline                 floor
-    demo, thermal     3.4 / 3.6  1.5x / 1.9x   4.3 / 4.4  1.9x / 2.3x   2.3 / 1.9
-    sim300, thermal   12.3 / 12.3 3.8x / 3.7x  17.1 / 17.4 5.3x / 5.2x  3.2 / 3.4
+    demo, thermal     3.0 / 2.9  1.8x / 1.9x   3.6 / 3.7  2.2x / 2.5x   1.6 / 1.5
+    sim300, thermal   10.9 / 10.8 3.6x / 3.5x  16.2 / 17.8 5.3x / 5.7x  3.1 / 3.1
     demo              8.1        4.0x 379     8.1        4.0x 377     2.0
     sim300            91.0       5.9x 749     90.9       5.9x 698     15.4
 
-CPU seconds, sim300 thermal: 16.8-17.0 (baseline 26.2-27.2, floor 4.1-4.5); peak
-413-420 MB (baseline 405-433). Stages of sim300 thermal: registration 7.1-7.4 s
-(baseline 11.7-12.3), mosaics 3.2-3.5. The both-kinds rows (one run, a slower spell of
-the machine: 2.5 s for the loop) are unchanged: their RGB is SIFT on 1000 px working
+CPU seconds, sim300 thermal: 15.0 (baseline 24.9-27.4, floor 4.0-4.1); peak 428-431 MB
+(baseline 441-443). Stages of sim300 thermal: registration 6.1-6.4 s (baseline
+11.3-12.5), mosaics 3.0-3.1. The both-kinds rows (one run, earlier, on a slower spell
+of the machine: 2.5 s for the loop) are unchanged: their RGB is SIFT on 1000 px working
 images (registration 54 s of the 91).
 
 Where the CPU goes now (sim300 thermal, synchronous scheduler, the slowed machine,
