@@ -17,11 +17,12 @@ a pair of thermal frames is tied like this instead:
    the span saturates the fire, which moves its blurred edges (0.3-0.9 px against
    0.1-0.25 px there);
 3. the overlap's common shift by phase correlation at half resolution (what the
-   placement is off by, up to 0.4 of the overlap's box: 6 m between two frames at 40 m,
-   60 working pixels, is found; the flow's pyramid alone reaches about 25), then a's
-   corners tracked into the warped b by pyramidal Lucas-Kanade from there, and back
-   again; a corner is kept where the way back returns within ``fb_max_px`` and the two
-   windows correlate (``min_ncc``: noise does not);
+   placement is off by, up to 0.4 of the overlap's box on each axis: 6 m between two
+   frames at 40 m, 60 working pixels, is found; the flow's pyramid alone reaches about
+   25), then a's corners tracked into the warped b by pyramidal Lucas-Kanade from there,
+   and back again (a being whichever frame of the pair has more corners; the outcome
+   still reads a to b); a corner is kept where the way back returns within
+   ``fb_max_px`` and the two windows correlate (``min_ncc``: noise does not);
 4. the tracked positions taken back through the homography to b's own pixels and both
    onto the ground (raw, uncorrected geometry), checked as ``match`` checks descriptor
    matches: RANSAC for a similarity, refused outside the gate's rotation and scale, at
