@@ -56,7 +56,13 @@ from numpy.typing import NDArray
 from dronepipe.stitching.features import raw_map
 from dronepipe.stitching.geoframe import GeoFrame
 from dronepipe.stitching.match import Gate, MatchConfig, PairMatch, ransac_similarity, spread
-from dronepipe.stitching.normalise import NormaliseConfig, frame_stats
+from dronepipe.stitching.normalise import (
+    NormaliseConfig,
+    detection_mask,
+    frame_stats,
+    stretch,
+    work_size,
+)
 
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
@@ -165,17 +171,15 @@ def frame_image(gf: GeoFrame, pixels: np.ndarray, config: FlowConfig = FlowConfi
         raise ValueError(f"flow registration needs one band of temperatures, got shape {t.shape}")
     h, w = t.shape
     n = config.normalise
-    scale = max(1.0, max(h, w) / n.max_side_px)
-    size = (max(1, round(w / scale)), max(1, round(h / scale)))
+    size = work_size(w, h, n)
     valid = np.isfinite(t)
     if not valid.any():
         raise ValueError("no readable pixel in the frame")
     lo, hi, med = frame_stats(t, n.thermal_percentiles, n.stats_sample_px)
     filled = t if valid.all() else np.where(valid, t, np.float32(med))
-    temps = cv2.resize(filled, size, interpolation=cv2.INTER_AREA) if scale > 1.0 else filled
-    ok = cv2.resize(valid.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
-    mask = cv2.erode(np.where(ok > 0, 255, 0).astype(np.uint8), np.ones((5, 5), np.uint8))
-    gray = stretch(temps, (lo, hi))
+    temps = cv2.resize(filled, size, interpolation=cv2.INTER_AREA) if size != (w, h) else filled
+    mask = detection_mask(valid, size)
+    gray = stretch(temps, lo, hi)
     pts = cv2.goodFeaturesToTrack(gray, config.corners, config.corner_quality,
                                   config.corner_spacing_px, mask=mask, blockSize=5)
     corners = np.zeros((0, 2)) if pts is None else pts.reshape(-1, 2).astype(np.float64)
@@ -188,13 +192,6 @@ def frame_image(gf: GeoFrame, pixels: np.ndarray, config: FlowConfig = FlowConfi
     return FrameImage(gf.frame_id, np.ascontiguousarray(temps, np.float32), mask, corners,
                       raw[:len(corners)], lattice, raw[len(corners):], sc, (lo, hi),
                       gf.gsd_m * sc)
-
-
-def stretch(temps: F32, span: tuple[float, float]) -> U8:
-    """Temperatures (degrees C) to 0..255 linearly over ``span``, saturating."""
-    lo, hi = span
-    alpha = 255.0 / max(hi - lo, 1e-3)
-    return np.asarray(cv2.addWeighted(temps, alpha, temps, 0.0, -lo * alpha, dtype=cv2.CV_8U), np.uint8)
 
 
 def flow_pair(ga: GeoFrame, gb: GeoFrame, ia: FrameImage, ib: FrameImage, gate: Gate,
@@ -222,9 +219,9 @@ def _tracked_from_a(ga: GeoFrame, gb: GeoFrame, ia: FrameImage, ib: FrameImage, 
         return _refused(gate, "no overlap through the placement")
     h, w = ia.temps.shape
     span = (min(ia.span[0], ib.span[0]), max(ia.span[1], ib.span[1]))
-    gray_a = stretch(ia.temps, span)
+    gray_a = stretch(ia.temps, *span)
     flags = cv2.WARP_INVERSE_MAP
-    warped = cv2.warpPerspective(stretch(ib.temps, span), hom, (w, h), flags=cv2.INTER_LINEAR | flags)
+    warped = cv2.warpPerspective(stretch(ib.temps, *span), hom, (w, h), flags=cv2.INTER_LINEAR | flags)
     wvalid = cv2.warpPerspective(ib.valid, hom, (w, h), flags=cv2.INTER_NEAREST | flags,
                                  borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     both = cv2.erode(cv2.bitwise_and(ia.valid, wvalid), np.ones((3, 3), np.uint8))

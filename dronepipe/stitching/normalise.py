@@ -58,21 +58,35 @@ def work_image(pixels: np.ndarray, kind: str, config: NormaliseConfig = Normalis
     """The contrast-normalised working image of a frame's pixels (see the module)."""
     arr = np.asarray(pixels)
     h, w = arr.shape[:2]
-    scale = max(1.0, max(h, w) / config.max_side_px)
-    size = (max(1, round(w / scale)), max(1, round(h / scale)))
+    size = work_size(w, h, config)
     gray: np.ndarray
     valid: np.ndarray
     if kind == "thermal" or (arr.ndim == 2 and arr.dtype != np.uint8):
         gray, valid = _stretch_thermal(arr.astype(np.float32, copy=False), config)
     else:
         gray, valid = _luminance(arr), np.ones((h, w), np.uint8)
-    if scale > 1.0:
+    if size != (w, h):
         gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
-        valid = cv2.resize(valid, size, interpolation=cv2.INTER_NEAREST)
     clahe = cv2.createCLAHE(config.clahe_clip, (config.clahe_tiles, config.clahe_tiles))
-    mask = np.where(valid > 0, 255, 0).astype(np.uint8)
-    eroded = cv2.erode(mask, np.ones((5, 5), np.uint8))
-    return WorkImage(np.asarray(clahe.apply(gray), np.uint8), np.asarray(eroded, np.uint8), w / size[0])
+    return WorkImage(np.asarray(clahe.apply(gray), np.uint8), detection_mask(valid, size), w / size[0])
+
+
+def detection_mask(valid: np.ndarray, size: tuple[int, int]) -> U8:
+    """The mask (255 = usable) of a frame's read pixels (``valid``, full size, nonzero
+    where read) at the working ``size`` (width, height), eroded by 5 x 5 pixels so that
+    no keypoint's neighbourhood reaches an unread one."""
+    v = np.asarray(valid, np.uint8)
+    if v.shape[::-1] != size:
+        v = cv2.resize(v, size, interpolation=cv2.INTER_NEAREST)
+    return np.asarray(cv2.erode(np.where(v > 0, 255, 0).astype(np.uint8), np.ones((5, 5), np.uint8)),
+                      np.uint8)
+
+
+def stretch(temps: NDArray[np.float32], lo: float, hi: float) -> U8:
+    """Temperatures (degrees C, float32) to 0..255 linearly from ``lo`` to ``hi``, rounded
+    and saturating, in one pass (``round(t * alpha - lo * alpha)``)."""
+    alpha = 255.0 / max(hi - lo, 1e-3)
+    return np.asarray(cv2.addWeighted(temps, alpha, temps, 0.0, -lo * alpha, dtype=cv2.CV_8U), np.uint8)
 
 
 def _luminance(arr: np.ndarray) -> U8:
@@ -89,12 +103,10 @@ def _stretch_thermal(t: NDArray[np.float32], config: NormaliseConfig) -> tuple[U
     if not all_valid and not valid.any():
         return np.zeros(t.shape, np.uint8), np.zeros(t.shape, np.uint8)
     lo, hi, med = frame_stats(t, config.thermal_percentiles, config.stats_sample_px)
-    alpha = 255.0 / max(hi - lo, 1e-3)
-    # one saturating pass: round(t * alpha - lo * alpha) clipped to 0..255
-    g = cv2.addWeighted(t, alpha, t, 0.0, -lo * alpha, dtype=cv2.CV_8U)
+    g = stretch(t, lo, hi)
     if not all_valid:
-        g[~valid] = np.uint8(np.clip(round((med - lo) * alpha), 0, 255))
-    return np.asarray(g, np.uint8), valid.astype(np.uint8)
+        g[~valid] = np.uint8(np.clip(round((med - lo) * 255.0 / max(hi - lo, 1e-3)), 0, 255))
+    return g, valid.astype(np.uint8)
 
 
 def frame_stats(t: NDArray[np.float32], pct: tuple[float, float],
@@ -124,3 +136,9 @@ def _interp(part: F64, rank: float) -> float:
 def work_scale(width: int, height: int, config: NormaliseConfig = NormaliseConfig()) -> float:
     """Full pixels per working pixel for a frame of this size (>= 1)."""
     return max(1.0, max(width, height) / config.max_side_px)
+
+
+def work_size(width: int, height: int, config: NormaliseConfig = NormaliseConfig()) -> tuple[int, int]:
+    """(width, height) of the working image of a frame of this size (pixels)."""
+    scale = work_scale(width, height, config)
+    return max(1, round(width / scale)), max(1, round(height / scale))
