@@ -18,6 +18,10 @@ Cost, CPU on a 640 x 512 float32 frame with a 45 px square (GSD 0.09 m): the ope
 block statistics 0.9 ms (sorted medians 0.2 ms, upsampling 0.2 ms). ``local_contrast``
 on the simulated frames: 4.1 -> 2.9 ms against the version with masking passes and
 partition medians; a ``FrameScratch`` saves the page faults of fresh result arrays.
+The 3x3 median and maximum over the block grids are OpenCV's (``medianBlur``,
+``dilate`` with replicated borders: the values of ``scipy.ndimage``'s ``median_filter``
+and ``grey_dilation`` with ``mode="nearest"`` bit for bit), which spares every run
+the 0.2-0.3 s that importing ``scipy.ndimage`` takes.
 """
 
 from __future__ import annotations
@@ -28,11 +32,11 @@ from typing import Any
 import cv2
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage
 
 F32 = NDArray[np.float32]
 
 MAD_TO_SIGMA = 1.4826
+_SQUARE3 = np.ones((3, 3), np.uint8)
 _MIN_VALID_FRACTION = 0.25
 
 
@@ -88,7 +92,7 @@ def local_background(celsius: F32, block_px: float, sigma_floor_c: float = 0.05,
         sigma_out.fill(np.nan)
         return level_out, sigma_out
     level, sigma = grids
-    sigma = ndimage.grey_dilation(sigma, size=(3, 3), mode="nearest")
+    sigma = cv2.dilate(sigma, _SQUARE3, borderType=cv2.BORDER_REPLICATE)
     sigma = np.maximum(sigma, np.float32(sigma_floor_c))
     return _upsample(level, level_out), _upsample(sigma, sigma_out)
 
@@ -120,7 +124,7 @@ def _block_grids(t: F32, block_px: float, samples_per_side: int) -> tuple[F32, F
     if not np.isfinite(level).any():
         return None
     level, sigma = _fill_missing(level), _fill_missing(sigma)
-    return ndimage.median_filter(level, size=3, mode="nearest"), sigma
+    return cv2.medianBlur(level, 3), sigma
 
 
 def _sample_positions(n_px: int, n_blocks: int, m: int) -> NDArray[np.intp]:

@@ -48,6 +48,27 @@ def test_sorted_median_is_numpys_bit_for_bit(shape: tuple[int, ...]) -> None:
     assert bg._median_last(a).dtype == np.float32
 
 
+@pytest.mark.parametrize("shape", [(1, 1), (1, 6), (5, 1), (2, 2), (12, 15), (40, 33)])
+def test_block_grid_filters_are_ndimages_bit_for_bit(shape: tuple[int, int],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 3x3 median of the block levels and the 3x3 maximum of the block sigmas
+    (OpenCV, so that no run imports scipy.ndimage) equal ``median_filter`` and
+    ``grey_dilation`` with ``mode="nearest"``, ties included."""
+    rng = np.random.default_rng(2)
+    for k in range(20):
+        grid = (rng.normal(20.0, 5.0, shape)).astype(np.float32)
+        if k % 2:
+            grid = np.round(grid)  # ties
+        seen: list[np.ndarray] = []
+        monkeypatch.setattr(bg, "_block_stats", lambda s, g=grid: (g, g))
+        monkeypatch.setattr(bg, "_upsample", lambda g, out: seen.append(g) or out)
+        t = np.zeros((shape[0] * 10, shape[1] * 10), np.float32)
+        level, _ = bg._block_grids(t, 10.0, 4)  # type: ignore[misc]
+        assert np.array_equal(level, ndimage.median_filter(grid, size=3, mode="nearest"))
+        bg.local_background(t, 10.0, sigma_floor_c=-1e9, samples_per_side=4)
+        assert np.array_equal(seen[-1], ndimage.grey_dilation(grid, size=(3, 3), mode="nearest"))
+
+
 @pytest.mark.parametrize("case", ["plain", "nan", "all_nan", "one_block"])
 def test_scratch_gives_the_fresh_arrays(case: str) -> None:
     t = _scene(3)
