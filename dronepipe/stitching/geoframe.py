@@ -13,6 +13,7 @@ the ground's datum. A grid point maps to pixels through the raw geometry:
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -72,9 +73,10 @@ class GeoFrame:
     radiometric: bool
     correction: Correction2D = Correction2D()
 
-    @property
+    @functools.cached_property
     def correction_centre_m(self) -> tuple[float, float]:
-        """The centre the correction turns and scales about: the raw footprint centroid."""
+        """The centre the correction turns and scales about: the raw footprint centroid
+        (computed once a frame: registration asks for it twice a pair)."""
         return polygon_centroid(self.footprint_raw_m)
 
     def with_correction(self, dx_m: float = 0.0, dy_m: float = 0.0, dtheta_rad: float = 0.0,

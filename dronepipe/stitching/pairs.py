@@ -125,16 +125,33 @@ def index_for(polygons: Sequence[F64]) -> FootprintIndex:
 def select_pairs(polygons: Sequence[F64], config: PairConfig = PairConfig()) -> list[Pair]:
     """Pairs of footprints (N, 2 grid metres each) worth matching, ``i < j``, sorted by
     ``(j, i)`` so that a pass over them in that order meets each frame's pairs together."""
+    return top_pairs(ranked_partners(polygons, config.min_overlap), config.max_per_frame)
+
+
+Ranked = list[list[tuple[int, float]]]
+"""Per footprint: its partners (index, overlap fraction), most overlapping first."""
+
+
+def ranked_partners(polygons: Sequence[F64], min_overlap: float) -> Ranked:
+    """Every footprint's partners overlapping it by at least ``min_overlap``, most
+    overlapping first (ties: the higher index first), for ``top_pairs``: the overlaps are
+    computed once however many partners are then kept."""
     if len(polygons) < 2:
-        return []
+        return [[] for _ in polygons]
     index = index_for(polygons)
     for k, p in enumerate(polygons):
         index.add(k, p)
+    return [[(f, o) for o, f in sorted(((o, f) for f, o in index.overlaps(p, exclude=k)
+                                        if o >= min_overlap), reverse=True)]
+            for k, p in enumerate(polygons)]
+
+
+def top_pairs(ranked: Ranked, max_per_frame: int) -> list[Pair]:
+    """The pairs where either footprint keeps the other among its ``max_per_frame`` most
+    overlapping partners, ``i < j``, sorted by ``(j, i)`` (see ``select_pairs``)."""
     kept: dict[tuple[int, int], float] = {}
-    for k, p in enumerate(polygons):
-        ranked = [(f, o) for o, f in sorted(((o, f) for f, o in index.overlaps(p, exclude=k)
-                                             if o >= config.min_overlap), reverse=True)]
-        for f, o in ranked[:config.max_per_frame]:
+    for k, partners in enumerate(ranked):
+        for f, o in partners[:max_per_frame]:
             kept[(min(k, f), max(k, f))] = o
     return sorted((Pair(i, j, o) for (i, j), o in kept.items()), key=lambda q: (q.j, q.i))
 

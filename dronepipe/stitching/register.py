@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -38,7 +38,7 @@ from dronepipe.stitching.features import KindFeatures, work_gsd_m
 from dronepipe.stitching.flow import FlowConfig
 from dronepipe.stitching.geoframe import GeoFrame
 from dronepipe.stitching.match import Gate, MatchConfig, gate_for
-from dronepipe.stitching.pairs import Pair, PairConfig, footprint_radius_m, select_pairs
+from dronepipe.stitching.pairs import Pair, PairConfig, footprint_radius_m, ranked_partners, top_pairs
 from dronepipe.stitching.priors import BlockBias, GnssWalk, PoseUncertainty
 from dronepipe.stitching.regreport import (
     RegistrationReport,
@@ -131,17 +131,21 @@ def register_and_adjust(geoframes: Sequence[GeoFrame], load_pixels: Loader,
 def block_pairs(gfs: Sequence[GeoFrame], unc: Sequence[PoseUncertainty],
                 config: RegistrationConfig) -> tuple[list[Pair], list[Gate], FlowConfig | None]:
     """The pairs by footprint overlap, their gates, and the flow settings where the block
-    ties by flow: a block of thermal frames whose gates are all guided (``flow_for``),
-    with each frame's ``flow.partners`` best partners rather than ``config.pairs``'s."""
-    polys = [g.footprint_m for g in gfs]
-    pairs = select_pairs(polys, config.pairs) if len(gfs) > 1 else []
-    gates = [pair_gate(gfs[p.i], gfs[p.j], unc[p.i], unc[p.j], config) for p in pairs]
-    thermal = bool(gfs) and all(g.kind == "thermal" for g in gfs)
-    flow = flow_for(config, gates) if thermal else None
-    if flow is not None and pairs and flow.partners < config.pairs.max_per_frame:
-        pairs = select_pairs(polys, replace(config.pairs, max_per_frame=flow.partners))
-        gates = [pair_gate(gfs[p.i], gfs[p.j], unc[p.i], unc[p.j], config) for p in pairs]
-    return pairs, gates, flow
+    ties by flow: a block of thermal frames whose pairs, each frame with its
+    ``flow.partners`` best partners, all have guided gates (``flow_for``); otherwise the
+    pairs of ``config.pairs`` and None. The footprints' overlaps are computed once."""
+    ranked = ranked_partners([g.footprint_m for g in gfs], config.pairs.min_overlap)
+
+    def with_gates(partners: int) -> tuple[list[Pair], list[Gate]]:
+        pairs = top_pairs(ranked, partners)
+        return pairs, [pair_gate(gfs[p.i], gfs[p.j], unc[p.i], unc[p.j], config) for p in pairs]
+
+    if gfs and config.flow is not None and all(g.kind == "thermal" for g in gfs):
+        pairs, gates = with_gates(min(config.flow.partners, config.pairs.max_per_frame))
+        flow = flow_for(config, gates)
+        if flow is not None:
+            return pairs, gates, flow
+    return (*with_gates(config.pairs.max_per_frame), None)
 
 
 def flow_for(config: RegistrationConfig, gates: Sequence[Gate]) -> FlowConfig | None:
