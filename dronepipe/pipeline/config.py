@@ -64,7 +64,9 @@ class ProcessConfig:
     ``video``: how videos are found, timed and sampled (``VideoOptions``).
     ``frame_cache_mb``: megabytes of decoded frames shared by the stages
     (``pipeline.framecache``); ``cache_tiles``: mosaic tiles held in memory (the rest
-    spill to disk). Neither changes a product, only how often a frame is decoded.
+    spill to disk); ``spill_frames``: frames the frame cache drops are kept on disk
+    in the output folder while the job runs (``pipeline.spill``) rather than decoded
+    again. None of these changes a product, only how often a frame is decoded.
     ``malloc_arenas``: at most this many glibc malloc arenas for the run (None: as the
     C library decides; see ``pipeline.arenas``). ``opencv_threads``: threads each
     OpenCV call may use during the run (None: OpenCV's own setting; see
@@ -88,6 +90,7 @@ class ProcessConfig:
     scheduler: Any = "threads"
     cache_tiles: int = 16
     frame_cache_mb: float = DEFAULT_MAX_MB
+    spill_frames: bool = True
     malloc_arenas: int | None = 2
     opencv_threads: int | None = 1
     decode: DecodeOptions = DecodeOptions()

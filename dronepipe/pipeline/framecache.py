@@ -17,7 +17,11 @@ detection once. ``FrameCache`` keeps decoded frames:
   order) and the hotspot stage hardly ever (``pipeline.hotspots``). What is left is
   least-recently-used dropping: replayed on that flight's mosaic loads, an oracle's
   choice of what to drop would decode each frame once even with 48 frames;
-- only frames of at most ``max_bytes / min_frames`` are kept: a cache holding fewer
+- with a ``spill`` folder (``pipeline.spill``; the batch job has one), a dropped frame
+  is written to disk once, and a later miss reads it back (``restored``) instead of
+  decoding it again, so every frame is decoded once;
+- only frames of at most ``max_bytes / min_frames`` are kept in memory (larger ones go
+  straight to the spill folder): a cache holding fewer
   frames than a mosaic block row needs is emptied before they come round again (on
   300 frames of 2000 x 1500 RGB, 9 MB each, a 256 MB cache served 4 % of the loads and
   added 490 MB of peak RSS, the heap fragmenting), while 640 x 512 thermal frames
@@ -27,7 +31,8 @@ detection once. ``FrameCache`` keeps decoded frames:
 - one per run in the driving process (``FrameCache()``, dropped with the run); pickled
   to a dask worker process or a cluster worker it becomes that process's own
   (``worker_cache``), created on first use and bounded the same, since pixels never
-  travel between processes.
+  travel between processes; it shares the run's spill folder where the folder is
+  there (worker processes on this machine).
 
 Values must not be changed by callers: arrays are handed out read-only.
 """
@@ -43,6 +48,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from dronepipe.pipeline.spill import SpillFolder
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 DEFAULT_MAX_MB = 64
@@ -52,30 +59,33 @@ DEFAULT_MIN_FRAMES = 32
 @dataclass(frozen=True)
 class CacheStats:
     """Counts since the cache was made: ``hits``, ``misses`` (decodes), ``waits`` (hits
-    on a frame another thread was decoding), ``dropped`` frames, and ``bytes`` held now."""
+    on a frame another thread was decoding), ``dropped`` frames, ``restored`` (misses
+    read back from the spill folder instead of decoded), and ``bytes`` held now."""
 
     hits: int
     misses: int
     waits: int
     dropped: int
     bytes: int
+    restored: int = 0
 
 
 class FrameCache:
     """Decoded frames by key, at most ``max_bytes`` held (see the module)."""
 
     def __init__(self, max_bytes: int = DEFAULT_MAX_MB * 2**20,
-                 min_frames: int = DEFAULT_MIN_FRAMES) -> None:
+                 min_frames: int = DEFAULT_MIN_FRAMES, spill: SpillFolder | None = None) -> None:
         self.max_bytes = int(max_bytes)
         self.min_frames = max(1, int(min_frames))
+        self.spill = spill
         self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._loading: dict[Hashable, threading.Event] = {}
         self._lock = threading.Lock()
         self._bytes = 0
-        self._counts = {"hits": 0, "misses": 0, "waits": 0, "dropped": 0}
+        self._counts = {"hits": 0, "misses": 0, "waits": 0, "dropped": 0, "restored": 0}
 
-    def __reduce__(self) -> tuple[Callable[[int, int], FrameCache], tuple[int, int]]:
-        return worker_cache, (self.max_bytes, self.min_frames)
+    def __reduce__(self) -> tuple[Callable[..., FrameCache], tuple[Any, ...]]:
+        return worker_cache, (self.max_bytes, self.min_frames, self.spill)
 
     def __contains__(self, key: Hashable) -> bool:
         with self._lock:
@@ -98,23 +108,37 @@ class FrameCache:
                 self._counts["waits"] += 1
             pending.wait()
         try:
-            value = load()
+            value = None if self.spill is None else self.spill.get(key)
+            if value is None:
+                value = load()
+            else:
+                with self._lock:
+                    self._counts["misses"] -= 1
+                    self._counts["restored"] += 1
             self._put(key, value, nbytes(value))
-            return value
+            return value  # type: ignore[no-any-return]
         finally:
             with self._lock:
                 self._loading.pop(key).set()
 
     def _put(self, key: Hashable, value: Any, size: int) -> None:
+        """Keep a value, dropping the least recently used ones beyond ``max_bytes``;
+        a value too big to keep, and every dropped one, goes to the spill folder."""
+        dropped: list[tuple[Hashable, Any]] = []
         with self._lock:
             if size * self.min_frames > self.max_bytes:
-                return
-            self._items[key] = (value, size)
-            self._bytes += size
+                dropped.append((key, value))
+            else:
+                self._items[key] = (value, size)
+                self._bytes += size
             while self._bytes > self.max_bytes:
-                _, (_, dropped) = self._items.popitem(last=False)
-                self._bytes -= dropped
+                old, (old_value, old_size) = self._items.popitem(last=False)
+                self._bytes -= old_size
                 self._counts["dropped"] += 1
+                dropped.append((old, old_value))
+        if self.spill is not None:
+            for k, v in dropped:
+                self.spill.put(k, v)
 
     def clear(self) -> None:
         """Drop every frame (counts stay)."""
@@ -138,12 +162,17 @@ _worker: FrameCache | None = None
 _worker_lock = threading.Lock()
 
 
-def worker_cache(max_bytes: int, min_frames: int = DEFAULT_MIN_FRAMES) -> FrameCache:
+def worker_cache(max_bytes: int, min_frames: int = DEFAULT_MIN_FRAMES,
+                 spill: SpillFolder | None = None) -> FrameCache:
     """This process's own cache (a dask worker process's): made on first use, with the
-    largest ``max_bytes`` asked for so far."""
+    largest ``max_bytes`` asked for so far and the latest run's spill folder, where the
+    folder is there (a cluster worker on another machine has none)."""
     global _worker
     with _worker_lock:
         if _worker is None:
             _worker = FrameCache(max_bytes, min_frames)
         _worker.max_bytes = max(_worker.max_bytes, int(max_bytes))
+        here = spill if spill is not None and spill.folder.parent.is_dir() else None
+        if here is None or _worker.spill is None or _worker.spill.folder != here.folder:
+            _worker.spill = here  # the latest run's, never an earlier run's folder
         return _worker

@@ -7,7 +7,8 @@ the stills' clock offset where there are stills; ``video_frames``) -> place on t
 products (COGs, hotspot files, situation report, process.json).
 
 Memory does not grow with the flight: the stages share one frame cache of fixed size
-(``frame_cache_mb``), the mosaic holds ``cache_tiles`` tiles, hotspots are detected as
+(``frame_cache_mb``; frames it drops wait on disk in the output folder until the job
+ends, ``spill``, so that each is decoded once), the mosaic holds ``cache_tiles`` tiles, hotspots are detected as
 registration loads each frame (``hotspots.EarlyDetections``) and only their small
 records kept, and the allocator keeps few arenas and is trimmed between stages
 (``arenas``). ``bench/memory.py`` measures it.
@@ -47,6 +48,7 @@ from dronepipe.pipeline.place import (
     utm_frame_of,
 )
 from dronepipe.pipeline.products import ProcessResult, write_products
+from dronepipe.pipeline.spill import spill_for
 from dronepipe.pipeline.video_cache import CACHE_DIR, extract_frames, remove_cache
 from dronepipe.pipeline.video_clock import TelemetrySource, still_offsets
 from dronepipe.pipeline.video_frames import (
@@ -93,7 +95,8 @@ class _Run:
     early: EarlyDetections | None = None  # thermal detections made as stages load frames
 
     def __post_init__(self) -> None:
-        self.decoded = FrameCache(int(self.config.frame_cache_mb * 2**20))
+        spill = spill_for(self.config.out_dir) if self.config.spill_frames else None
+        self.decoded = FrameCache(int(self.config.frame_cache_mb * 2**20), spill=spill)
 
 
 def process(config: ProcessConfig, progress: Progress | None = None) -> ProcessResult:
@@ -107,6 +110,8 @@ def process(config: ProcessConfig, progress: Progress | None = None) -> ProcessR
             return _stages(run)
     finally:
         remove_cache(config.out_dir / CACHE_DIR)
+        if run.decoded.spill is not None:
+            run.decoded.spill.remove()
 
 
 def _stages(run: _Run) -> ProcessResult:

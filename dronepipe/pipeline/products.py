@@ -126,8 +126,19 @@ def _provenance(run: _Run, hotspots: list[Hotspot],
                         "radiometric": m.radiometric} for k, m in run.mosaics.items()},
         "hotspots": {"count": len(hotspots),
                      "files": products.as_dict() if products else {}},
+        "frame_cache": _cache_record(run),
         "timings_s": run.timings_s,
     }
+
+
+def _cache_record(run: _Run) -> dict[str, Any]:
+    """How the run's frames were loaded: decodes (``misses``), memory hits, frames read
+    back from the spill folder (``restored``) and written to it (``spilled``); in this
+    process (a worker process keeps its own counts)."""
+    record: dict[str, Any] = asdict(run.decoded.stats)
+    spill = run.decoded.spill
+    record["spilled"] = 0 if spill is None else spill.counts["written"]
+    return record
 
 
 def _geoframe_record(gf: GeoFrame, posed: Pose | None) -> dict[str, Any]:

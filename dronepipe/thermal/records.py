@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -91,6 +92,25 @@ class CaptureMeta:
         return CaptureMeta(**values)
 
 
+_SHARED_TABLES: dict[int, tuple[np.ndarray, Callable[..., np.ndarray], tuple[Any, ...]]] = {}
+
+
+def shared_table(table: np.ndarray, make: Callable[..., np.ndarray], *args: Any) -> np.ndarray:
+    """Record that ``table`` is what ``make(*args)`` returns (a cached, read-only table
+    of counts to degrees C that many frames share), so that a ``LinearCounts`` holding it
+    pickles as ``make`` and ``args``: a module-level function that returns a table of
+    the same values on every call with them (and, cached, the same table). Returns
+    ``table``."""
+    _SHARED_TABLES[id(table)] = (table, make, args)
+    return table
+
+
+def _linear_from_recipe(counts: np.ndarray, make: Callable[..., np.ndarray],
+                        args: tuple[Any, ...]) -> LinearCounts:
+    counts.flags.writeable = False
+    return LinearCounts(counts, make(*args))
+
+
 @dataclass(frozen=True, eq=False)
 class LinearCounts:
     """The 16-bit counts a frame's temperatures were converted from, and the conversion:
@@ -104,6 +124,15 @@ class LinearCounts:
     def celsius(self) -> np.ndarray:
         """The degrees C (float32, a new array)."""
         return np.take(self.table, self.counts)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled with its table as the recipe that made it where the table is a shared
+        one (``shared_table``): 128 kB less a frame, and the process that unpickles it
+        shares the table too."""
+        recipe = _SHARED_TABLES.get(id(self.table))
+        if recipe is not None and recipe[0] is self.table:
+            return _linear_from_recipe, (self.counts, recipe[1], recipe[2])
+        return LinearCounts, (self.counts, self.table)
 
     @property
     def nbytes(self) -> int:

@@ -39,7 +39,13 @@ from tifffile import TIFF
 from dronepipe.errors import DronepipeWarning, ThermalDecodeError
 from dronepipe.thermal import metadata
 from dronepipe.thermal.options import KELVIN_OFFSET, DecodeOptions, TiffScale
-from dronepipe.thermal.records import CaptureMeta, LinearCounts, RadiometricParams, TemperatureImage
+from dronepipe.thermal.records import (
+    CaptureMeta,
+    LinearCounts,
+    RadiometricParams,
+    TemperatureImage,
+    shared_table,
+)
 from dronepipe.thermal.registry import Sniff
 from dronepipe.thermal.relative import relative_image
 
@@ -167,7 +173,7 @@ def celsius_table(scale: TiffScale) -> np.ndarray:
     if scale.offset_k == 0.0:
         table[0] = np.nan
     table.flags.writeable = False
-    return table
+    return shared_table(table, celsius_table, scale)
 
 
 def _linear(counts: np.ndarray, scale: TiffScale) -> LinearCounts | None:

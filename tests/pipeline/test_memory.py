@@ -1,7 +1,7 @@
 """Memory bounds of ``process`` change how often a frame is decoded, never a product:
 the same flight with no frame cache, a few frames' worth (thermal frames held as their
-counts, or as degrees C) and one holding every frame (and with few or many mosaic tiles
-in memory), with hotspots detected as registration loads the frames or only in the
+counts, or as degrees C; with the frames it drops kept on disk, or decoded again) and
+one holding every frame (and with few or many mosaic tiles in memory), with hotspots detected as registration loads the frames or only in the
 hotspot stage, gives identical hotspots, mosaics and ``process.json`` apart from timings
 and the two options themselves."""
 
@@ -31,12 +31,15 @@ process_module = importlib.import_module("dronepipe.pipeline.process")
 loader_module = importlib.import_module("dronepipe.pipeline.loader")
 THERMAL_MB = 640 * 512 * 4 / 2**20
 # name: (frame cache MB, mosaic tiles in memory, MB of early detections, frames cached as
-# their 16-bit counts: 2 bytes a pixel, so "three frames" of degrees C hold six)
-SIZES = {"none": (0.0, 1, 0, True), "three frames": (3.2 * THERMAL_MB, 4, 16, True),
-         "three frames of degrees C": (3.2 * THERMAL_MB, 4, 16, False),
-         "all": (1024.0, 256, 16, True)}
+# their 16-bit counts: 2 bytes a pixel, so "three frames" of degrees C hold six; frames
+# the cache drops kept on disk)
+SIZES = {"none": (0.0, 1, 0, True, False), "three frames": (3.2 * THERMAL_MB, 4, 16, True, False),
+         "three frames of degrees C": (3.2 * THERMAL_MB, 4, 16, False, False),
+         "three frames, the rest on disk": (3.2 * THERMAL_MB, 4, 16, True, True),
+         "all": (1024.0, 256, 16, True, True)}
 OPENCV_DEFAULT = "all, OpenCV's own threads"  # SIZES["all"] with opencv_threads None
-OTHERS = ["none", "three frames", "three frames of degrees C", OPENCV_DEFAULT]
+OTHERS = ["none", "three frames", "three frames of degrees C", "three frames, the rest on disk",
+          OPENCV_DEFAULT]
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +59,7 @@ def runs(flight: Path, tmp_path_factory: pytest.TempPathFactory
     try:
         mp.setattr(process_module, "FrameCache", functools.partial(FrameCache, min_frames=1))
         real = loader_module.decode_thermal
-        for name, (mb, tiles, early_mb, packed) in SIZES.items():
+        for name, (mb, tiles, early_mb, packed, spill) in SIZES.items():
             mp.setattr(process_module, "EarlyDetections",
                        functools.partial(EarlyDetections, max_bytes=early_mb * 2**20))
             mp.setattr(loader_module, "pack", loader_module.pack if packed else
@@ -70,7 +73,7 @@ def runs(flight: Path, tmp_path_factory: pytest.TempPathFactory
 
             mp.setattr(loader_module, "decode_thermal", counting)
             cfg = ProcessConfig(flight, tmp_path_factory.mktemp(name.replace(" ", "_")),
-                                frame_cache_mb=mb, cache_tiles=tiles)
+                                frame_cache_mb=mb, cache_tiles=tiles, spill_frames=spill)
             out[name] = (process(cfg), decodes)
     finally:
         mp.undo()
@@ -90,6 +93,11 @@ def test_a_cache_holding_the_flight_decodes_each_thermal_frame_once(runs) -> Non
     # the same megabytes hold twice the frames as counts
     assert sum(runs["three frames of degrees C"][1].values()) > \
         sum(runs["three frames"][1].values())
+    # with the frames it drops on disk, the small cache decodes each frame once too
+    result, decodes = runs["three frames, the rest on disk"]
+    assert len(decodes) == 12 and set(decodes.values()) == {1}
+    cache = json.loads(result.provenance.read_text())["frame_cache"]
+    assert cache["restored"] > 0 and cache["spilled"] > 0
 
 
 @pytest.mark.parametrize("name", OTHERS)
@@ -118,10 +126,11 @@ def test_process_json_is_identical_apart_from_timings_and_cache_options(runs, na
         text = result.provenance.read_text().replace(str(result.out_dir), "OUT")
         doc = json.loads(text)
         del doc["timings_s"]
+        del doc["frame_cache"]  # how the frames were loaded
         for report in doc["registration"].values():
             for key in ("extract_s", "match_s", "solve_s"):  # timings too
                 del report[key]
-        for key in ("frame_cache_mb", "cache_tiles", "opencv_threads"):
+        for key in ("frame_cache_mb", "cache_tiles", "opencv_threads", "spill_frames"):
             del doc["options"][key]
         return doc
 

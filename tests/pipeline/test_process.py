@@ -99,6 +99,8 @@ def test_provenance_says_what_was_used(noisy) -> None:
     assert prov["registration"]["thermal"]["tie_points"] > 0
     assert prov["registration"]["thermal"]["tied_by"] == "flow"  # after the RGB twins
     assert prov["registration"]["rgb"]["tied_by"] == "features"
+    assert prov["frame_cache"]["misses"] == 32  # every frame decoded once
+    assert not (out / ".decoded-frames").exists()
 
 
 def test_noisy_flight_is_where_its_gnss_puts_it(noisy) -> None:
