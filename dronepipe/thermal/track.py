@@ -32,9 +32,9 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment
 
 from dronepipe.geodesy import UtmFrame, mgrs_of
+from dronepipe.thermal.assignment import min_cost_assignment
 from dronepipe.thermal.detection import Detection
 from dronepipe.thermal.hotspot import Hotspot, HotspotClass
 
@@ -283,7 +283,7 @@ class HotspotTracker:
         near = np.flatnonzero((cost <= 1.0).any(axis=0))
         if near.size == 0:
             return out
-        rows, cols = linear_sum_assignment(cost[:, near])
+        rows, cols = min_cost_assignment(cost[:, near])
         for r, c in zip(rows, cols, strict=True):
             if cost[r, near[c]] <= 1.0:
                 out[r] = self._tracks[near[c]]
