@@ -211,3 +211,44 @@ def test_the_processes_pool_lives_for_the_whole_block(flight: tuple) -> None:
 def test_unknown_scheduler_is_refused() -> None:
     with pytest.raises(ValueError, match="scheduler"), dask_scheduler("gpu"):
         pass
+
+
+def test_each_frames_cover_is_made_once_and_is_the_drivers(flight: tuple,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks on four threads ask for the covers of shared frames at once: each is made
+    once, equal to ``frame_cover`` over the frame's footprint window; pickled (to a
+    worker process) the memo is that process's own for the same mosaic."""
+    import pickle
+    import threading
+    import time
+
+    from dronepipe.stitching import batch as batch_mod
+    from dronepipe.stitching.batch import FrameCovers
+    from dronepipe.stitching.coverage import frame_cover
+
+    gfs = flight[0]
+    grid = grid_for(gfs, tile=64)
+    made: list[str] = []
+    real = batch_mod.frame_cover
+
+    def slow(gf: GeoFrame, *args: object) -> object:
+        made.append(gf.frame_id)
+        time.sleep(0.01)
+        return real(gf, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(batch_mod, "frame_cover", slow)
+    covers = FrameCovers(grid)
+    threads = [threading.Thread(target=lambda: [covers(gf) for gf in gfs]) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(made) == sorted(gf.frame_id for gf in gfs) and len(covers) == len(gfs)
+    for gf in gfs[:3]:
+        want = frame_cover(gf, grid, grid.window_of_bounds(gf.bounds_m))
+        got = covers(gf)
+        assert np.array_equal(got.lattice.nodes, want.lattice.nodes, equal_nan=True)
+        assert np.array_equal(got.bounds.lower, want.bounds.lower)
+    there = pickle.loads(pickle.dumps(covers))
+    assert there is not covers and len(there) == 0 and there.token == covers.token
+    assert pickle.loads(pickle.dumps(covers)) is there  # the process's memo of this mosaic
