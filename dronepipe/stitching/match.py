@@ -218,10 +218,11 @@ def _rematch(fa: FrameFeatures, fb: FrameFeatures, rows: tuple[DescriptorRows, D
     return ia, ib, d, fit[1]
 
 
-def spread(points: F64, cost: F64, max_n: int, cells: int) -> I64:
+def spread(points: F64, cost: F64, max_n: int, cells: int, ranked: bool = False) -> I64:
     """Indices of at most ``max_n`` points spread over a ``cells`` x ``cells`` grid of
-    their bounding box: the lowest-cost point of each cell first, then the next, ..."""
-    if len(points) <= max_n:
+    their bounding box: the lowest-cost point of each cell first, then the next, ...
+    Ascending, or with ``ranked`` in that order (so the first k are ``spread`` of k)."""
+    if len(points) <= max_n and not ranked:
         return np.arange(len(points))
     lo, hi = points.min(axis=0), points.max(axis=0)
     cell = np.floor((points - lo) / np.maximum(hi - lo, 1e-9) * (cells - 1e-9)).astype(np.int64)
@@ -231,4 +232,4 @@ def spread(points: F64, cost: F64, max_n: int, cells: int) -> I64:
     start = np.r_[0, np.flatnonzero(np.diff(k_sorted)) + 1]
     rank = np.arange(len(order)) - np.repeat(start, np.diff(np.r_[start, len(order)]))
     pick = order[np.lexsort((cost[order], rank))][:max_n]
-    return np.sort(pick)
+    return pick if ranked else np.sort(pick)

@@ -258,3 +258,25 @@ def test_the_frame_with_more_corners_is_tracked_from_and_the_outcome_reads_a_to_
     assert ft.match.rot_rad == pytest.approx(-back.match.rot_rad)
     err_px = _truth_px(sc, i, j, ft.uv_a[ft.match.idx_a], ft.uv_b[ft.match.idx_b])
     assert np.median(err_px) < 0.2
+
+
+def test_tracking_in_rounds_keeps_what_tracking_at_once_keeps(shots, textured) -> None:  # type: ignore[no-untyped-def]
+    """The first 64 corners of the spread, then the rest only where fewer than 40 of
+    them held: on texture the first round is often enough; with the threshold out of
+    reach the two rounds give exactly what tracking every corner at once gives (each
+    corner is tracked on its own), corner for corner."""
+    sc = textured
+    images = [frame_image(g, sc.loader(g.frame_id)) for g in sc.reported]
+    saved = 0
+    for i, j, gate in _pairs(sc):
+        args = (sc.reported[i], sc.reported[j], images[i], images[j], gate, MatchConfig())
+        once = flow_pair(*args, FlowConfig(tracked_first=96))
+        rounds = flow_pair(*args, FlowConfig(enough_tracked=10**6))
+        first = flow_pair(*args, FlowConfig())
+        assert once.match.accepted and first.match.accepted
+        np.testing.assert_array_equal(rounds.uv_a, once.uv_a)
+        np.testing.assert_array_equal(rounds.uv_b, once.uv_b)
+        assert set(map(tuple, first.uv_a)) <= set(map(tuple, once.uv_a))
+        assert len(first.uv_a) >= min(40, len(once.uv_a))
+        saved += len(first.uv_a) < len(once.uv_a)
+    assert saved >= 1
