@@ -14,8 +14,9 @@ written here once, and a later miss reads it back instead of decoding it.
   ``thermal.records.LinearCounts``), so a 640 x 512 frame takes 0.66 MB on disk; arrays
   come back read-only, as the cache hands them out.
 - Files are written atomically (a temporary name, then renamed), named by a hash of
-  the cache key (file, its size and time, frame index, decode options), so worker
-  processes of ``--scheduler processes`` that share the folder read each other's frames.
+  the cache key (file, its size and time, frame index, decode options) and holding the
+  key itself, which a read checks, so worker processes of ``--scheduler processes``
+  that share the folder read each other's frames.
 - At most ``max_bytes`` are written by each process (default: 4 GB or a quarter of the
   free space, whichever is smaller); past that, or after a write fails (a full disk),
   frames are simply decoded again: the tier never makes a run fail.
@@ -72,7 +73,7 @@ class SpillFolder:
                 return
             self._written.add(name)
         try:
-            size = _write(self.folder, name, value)
+            size = _write(self.folder, name, (key, value))
         except (OSError, pickle.PicklingError, TypeError, AttributeError) as exc:
             with self._lock:
                 self._failed = True
@@ -90,11 +91,14 @@ class SpillFolder:
         path = self.folder / name
         try:
             with open(path, "rb") as f:
-                value = pickle.load(f)
+                stored, value = pickle.load(f)
         except FileNotFoundError:
             return None
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError) as exc:
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError,
+                TypeError) as exc:
             log.warning("%s: unreadable decoded frame, decoding it again (%s)", path, exc)
+            return None
+        if stored != key:  # the name is a hash of the key's text: never trust it alone
             return None
         with self._lock:
             self.counts["read"] += 1

@@ -20,8 +20,9 @@ a pair of thermal frames is tied like this instead:
    placement is off by, up to 0.4 of the overlap's box on each axis: 6 m between two
    frames at 40 m, 60 working pixels, is found; the flow's pyramid alone reaches about
    25), then a's corners tracked into the warped b by pyramidal Lucas-Kanade from there
-   (the best spread 64, and 32 more where fewer than 40 of those hold), and back again (a being whichever frame of the pair has more corners; the outcome
-   still reads a to b); a corner is kept where the way back returns within
+   (the best spread 64, and 32 more where fewer than 40 of those hold), and back again
+   (a being whichever frame of the pair has more corners; the outcome still reads a to
+   b); a corner is kept where the way back returns within
    ``fb_max_px`` and the two windows correlate (``min_ncc``: noise does not);
 4. the tracked positions taken back through the homography to b's own pixels and both
    onto the ground (raw, uncorrected geometry), checked as ``match`` checks descriptor
@@ -254,17 +255,15 @@ def _tracked_in_rounds(gray_a: U8, warped: U8, corners: F64, ranked: I64, shift:
     ``config.enough_tracked`` of those held. Returns the kept corners' indices
     (ascending), their positions in the warped b and forward-backward errors: what
     tracking them all at once gives, since each corner is tracked on its own."""
-    rounds = [ranked[:config.tracked_first], ranked[config.tracked_first:]]
-    got = []
-    for k, part in enumerate(rounds):
-        if not len(part) or (k and sum(len(g[0]) for g in got) >= config.enough_tracked):
-            break
-        kept, pb, err = track(gray_a, warped, corners[part], shift, both, config)
-        got.append((part[kept], pb, err))
-    idx = np.concatenate([g[0] for g in got])
+    first, rest = ranked[:config.tracked_first], ranked[config.tracked_first:]
+    kept, pb, err = track(gray_a, warped, corners[first], shift, both, config)
+    idx = first[kept]
+    if len(idx) < config.enough_tracked and len(rest):
+        more, pb_more, err_more = track(gray_a, warped, corners[rest], shift, both, config)
+        idx = np.concatenate([idx, rest[more]])
+        pb, err = np.concatenate([pb, pb_more]), np.concatenate([err, err_more])
     order = np.argsort(idx)
-    return (idx[order], np.concatenate([g[1] for g in got])[order],
-            np.concatenate([g[2] for g in got])[order])
+    return idx[order], pb[order], err[order]
 
 
 def work_homography(ga: GeoFrame, gb: GeoFrame, ia: FrameImage, ib: FrameImage) -> F64 | None:

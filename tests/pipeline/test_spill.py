@@ -91,6 +91,15 @@ def test_an_unreadable_file_is_decoded_again(tmp_path: Path,
     assert any("unreadable decoded frame" in r.message for r in caplog.records)
 
 
+def test_a_file_holding_another_key_is_not_taken_for_the_frame(tmp_path: Path) -> None:
+    from dronepipe.pipeline import spill as spill_mod
+
+    spill = SpillFolder(tmp_path / SPILL_DIR)
+    spill.put("a", _frame(1))
+    (spill.folder / spill_mod._name("a")).replace(spill.folder / spill_mod._name("b"))
+    assert spill.get("b") is None and spill.get("a") is None
+
+
 def test_remove_deletes_only_its_own_folder(tmp_path: Path) -> None:
     spill = spill_for(tmp_path / "out" / "nested")
     assert spill.folder == tmp_path / "out" / "nested" / SPILL_DIR and spill.max_bytes > 0
