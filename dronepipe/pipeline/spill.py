@@ -7,7 +7,9 @@ decoded each once. A decode costs 4 ms for a 640 x 512 zlib TIFF, 25 ms for a 20
 JPEG and 250-500 ms for a DJI R-JPEG through the SDK, while reading the decoded frame
 back from a file the operating system still holds in its page cache costs a memory copy
 (0.2-0.5 ms for a thermal frame as its counts). So a frame the memory cache drops is
-written here once, and a later miss reads it back instead of decoding it.
+written here once, and a later miss reads it back instead of decoding it. Frames too
+large for the memory cache (large RGB frames) are not written either (see
+``pipeline.framecache``).
 
 - Values are pickled (protocol 5) as the cache holds them: a 16-bit thermal TIFF as its
   counts (its conversion table travels as the scale it is made from,
