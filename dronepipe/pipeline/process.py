@@ -8,9 +8,9 @@ products (COGs, hotspot files, situation report, process.json).
 
 Memory does not grow with the flight: the stages share one frame cache of fixed size
 (``frame_cache_mb``; frames it drops wait on disk in the output folder until the job
-ends, ``spill``, so that each is decoded once), the mosaic holds ``cache_tiles`` tiles, hotspots are detected as
-registration loads each frame (``hotspots.EarlyDetections``) and only their small
-records kept, and the allocator keeps few arenas and is trimmed between stages
+ends, ``spill``, so that each is decoded once), the mosaic holds ``cache_tiles``
+tiles, hotspots are detected as registration loads each frame
+(``hotspots.EarlyDetections``) and only their small records kept, and the allocator keeps few arenas and is trimmed between stages
 (``arenas``). ``bench/memory.py`` measures it.
 
 The live mode composes the same stage functions frame by frame; nothing here is
