@@ -40,31 +40,49 @@ shared, so run with ``--repeat`` >= 2 and read the rows of one repetition togeth
     python bench/process.py --only thermal               # DESIGN.md's target row
     git archive COMMIT | tar -x -C /tmp/base && python bench/process.py --baseline /tmp/base
 
-Measured on the shared 2-core machine on 2026-12-07, end of the session (a pure-Python
-loop that takes 1.3-1.4 s idle took 1.3-1.7 s around these runs): run 1 / run 2; x
-floor; peak MB; ``--baseline`` commit 24f1f46 (the same day, before thermal frames tied
-by flow: SIFT on 320 px working images, 8 partners a frame):
+Measured on the shared 2-core machine on 2026-12-07 (third session), ``--only thermal
+--repeat 3 --no-stitching --baseline`` commit 849cb26 (the end of the session before:
+each thermal frame decoded about twice, the block's pairs made twice, scipy.ndimage and
+scipy.optimize imported, 96 corners tracked a pair), three repetitions on a calmer
+spell (a pure-Python loop that takes 1.3 s idle took 1.8 s; children then still
+compiled from source) and three on a slower one (2.5-2.8 s); seconds, x floor:
 
-    flight            process threads          baseline                 floor
-    demo, thermal     3.0 / 2.9  1.8x / 1.9x   3.6 / 3.7  2.2x / 2.5x   1.6 / 1.5
-    sim300, thermal   10.9 / 10.8 3.6x / 3.5x  16.2 / 17.8 5.3x / 5.7x  3.1 / 3.1
-    demo              8.1        4.0x 379     8.1        4.0x 377     2.0
-    sim300            91.0       5.9x 749     90.9       5.9x 698     15.4
+    flight, spell     process threads                  baseline 849cb26                 floor
+    sim300/T calmer   9.3 / 9.2 / 10.1    3.00 / 3.18 / 2.95x   10.8 / 11.8 / 12.4  3.47 / 4.07 / 3.63x   3.1 / 2.9 / 3.4
+    sim300/T slower   11.1 / 11.5 / 12.0  3.65 / 3.28 / 3.40x   13.7 / 13.7 / 13.7  4.50 / 3.89 / 3.88x   3.0 / 3.5 / 3.5
+    demo/T calmer     2.5 / 2.3 / 2.9     1.73 / 1.72 / 1.78x   2.6 / 2.6 / 3.2     1.80 / 1.94 / 1.94x   1.4 / 1.3 / 1.6
+    demo/T slower     2.5 / 2.7 / 2.5     1.84 / 1.85 / 1.60x   3.2 / 3.1 / 2.7     2.30 / 2.13 / 1.74x   1.4 / 1.4 / 1.6
 
-CPU seconds, sim300 thermal: 15.0 (baseline 24.9-27.4, floor 4.0-4.1); peak 428-431 MB
-(baseline 441-443). Stages of sim300 thermal: registration 6.1-6.4 s (baseline
-11.3-12.5), mosaics 3.0-3.1. The both-kinds rows (one run, earlier, on a slower spell
-of the machine: 2.5 s for the loop) are unchanged: their RGB is SIFT on 1000 px working
-images (registration 54 s of the 91).
+CPU seconds, sim300 thermal: 12.9-14.3 calmer, 15.6-16.9 slower (baseline 14.9-17.1 and
+18.9-19.0; floor 3.8-4.6); peaks 419-455 MB (baseline 408-448). Stages (slower spell):
+registration 6.8-7.3 s (baseline 7.7-8.1), mosaics 2.8-3.3 (3.9-4.1), imports and
+products 1.0 (1.2-1.5). What changed: each frame is decoded once (frames the 64 MB
+cache drops wait on disk, ``pipeline.spill``: 300 decodes and 325-329 reads instead of
+632 decodes), corners are tracked 64 first and 32 more only where fewer than 40 held
+(``flow``), the pairs are ranked once, each frame's mosaic cover is made on the workers,
+and the imports of scipy.ndimage and scipy.optimize are gone (0.3-0.4 s a start).
+DESIGN.md's 3x holds on the sample flight and at 300 frames on a calm machine, barely
+(2.95-3.18x); under load it is 3.3-3.7x.
 
-Where the CPU goes now (sim300 thermal, synchronous scheduler, the slowed machine,
-17 s CPU): registration 10.1 s, of which each frame's decoding, hotspot detection and
-flow image 3.7 s (12 ms a frame), the 986 flow pairs 4.7 s (4.8 ms a pair: Lucas-Kanade
-there and back about half, the rest phase correlation, warps, the window correlation
-and numpy), the adjustment 0.5 s; mosaics 4.4 s (decoding 1.1 times a frame again,
-rendering, the COG). Two threads give about 1.3-1.6 cores' worth on this machine even
-for code without the GIL (two processes of a pure loop: 1.3-1.4x), so only less CPU
-makes the job faster. Earlier figures with
+Where the CPU goes (sim300 thermal, synchronous scheduler, slower spell, 14.8-15.3 s
+CPU): imports 1.2-1.4 s (compiling from source); registration 9.2-9.5 s, of which each
+frame's decoding, hotspot detection and flow image 3.9 s (13 ms a frame: decoding
+4-5 ms, detection 4-5, the flow image 2.5), the 986 flow pairs 4.1 s (LK a third, then
+the ground points and RANSAC, the phase correlation, the window correlation, the
+warps), the adjustment 0.56 s; mosaics 3.0-4.0 s (the COG 1.2-1.5 s of it, as in the
+floor). Two threads give about 1.3-1.6 cores' worth on this machine even for code
+without the GIL (two processes of a pure loop: 1.3-1.4x), so only less CPU makes the
+job faster; OpenCV's own threads (``opencv_threads`` None) did not help (9.6 / 10.3 s
+against 9.4 / 10.2 s).
+
+The session before (against commit 24f1f46, SIFT on 320 px working images, 8 partners
+a frame): sim300 thermal 10.8-10.9 s, 3.5-3.6x against 16.2-17.8 s, 5.3-5.7x; demo
+thermal 1.8-1.9x against 2.2-2.5x. Both kinds, one run this session: demo 6.2 s, 3.9x
+(baseline 7.1 s, 4.5x); sim300 80.1 s, 6.2x (baseline 74.6 s, 5.8x; floor 12.9 s). That
+flight is RGB-bound and its RGB path did not change: the RGB extraction tasks took
+70.4 s against 64.3 s in the baseline's run, the same code, so the machine's noise; its
+2000 x 1500 RGB frames are decoded 3.3 times each (too large for the memory cache, and
+not written to disk, see ``pipeline.framecache``). Earlier figures with
 OpenStitching (RGB, default settings): demo 46 s and 819 MB; sim300 out of memory
 (34 GB).
 """
