@@ -179,3 +179,27 @@ def test_a_run_with_a_small_cache_decodes_each_frame_once_and_makes_the_same_mos
     with_spill, without = runs[True][1], runs[False][1]
     assert with_spill["misses"] == 36 and with_spill["restored"] > 0 and with_spill["spilled"] > 0
     assert without["misses"] > 36 and without["restored"] == 0
+
+
+def test_the_folder_is_removed_when_a_stage_fails(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Registration spills frames, then the mosaic stage fails: the error reaches the
+    caller and no decoded frame is left in the output folder."""
+    import importlib
+
+    from dronepipe.errors import DronepipeError
+    from dronepipe.pipeline.config import ProcessConfig
+
+    process_module = importlib.import_module("dronepipe.pipeline.process")
+    seen: list[bool] = []
+
+    def failing(run: object) -> None:
+        seen.append((tmp_path / "out" / SPILL_DIR).is_dir())
+        raise DronepipeError("disk full")
+
+    monkeypatch.setattr(process_module, "_mosaics", failing)
+    cfg = ProcessConfig(flight=DEMO, out_dir=tmp_path / "out", kinds=("thermal",),
+                        frame_cache_mb=21, scheduler="synchronous")
+    with pytest.raises(DronepipeError, match="disk full"):
+        process_module.process(cfg)
+    assert seen == [True] and not (tmp_path / "out" / SPILL_DIR).exists()
