@@ -53,7 +53,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import dask
+import dask.local
 import dask.multiprocessing
+import dask.threaded
 import numpy as np
 from dask.delayed import Delayed
 
@@ -353,7 +355,10 @@ def dask_scheduler(scheduler: Any) -> Iterator[tuple[Any, int]]:
 
     A string with ``://`` connects a ``distributed.Client`` to that scheduler for the
     duration (closed afterwards); a Client is used as it is; ``"processes"`` gets one
-    pool of worker processes for the duration (see module).
+    pool of worker processes for the duration (see module). ``"threads"`` and the
+    synchronous names give dask's own functions for them rather than their names: given
+    a name, ``dask.compute`` imports dask.distributed to look for a client first (0.2-0.35
+    s and some 240 modules, in the middle of registration, on every local run).
     """
     if isinstance(scheduler, str) and "://" in scheduler:
         from distributed import Client
@@ -373,8 +378,10 @@ def dask_scheduler(scheduler: Any) -> Iterator[tuple[Any, int]]:
         if scheduler not in LOCAL_SCHEDULERS:
             raise ValueError(f"scheduler must be one of {LOCAL_SCHEDULERS} or a "
                              f"tcp://host:port address, got {scheduler!r}")
-        yield scheduler, 1 if scheduler in ("synchronous", "sync", "single-threaded") \
-            else os.cpu_count() or 1
+        if scheduler == "threads":
+            yield dask.threaded.get, os.cpu_count() or 1
+        else:
+            yield dask.local.get_sync, 1
     elif hasattr(scheduler, "get") and "Client" in type(scheduler).__name__:
         yield scheduler, _client_threads(scheduler)
     else:

@@ -252,3 +252,22 @@ def test_each_frames_cover_is_made_once_and_is_the_drivers(flight: tuple,
     there = pickle.loads(pickle.dumps(covers))
     assert there is not covers and len(there) == 0 and there.token == covers.token
     assert pickle.loads(pickle.dumps(covers)) is there  # the process's memo of this mosaic
+
+
+@pytest.mark.parametrize("name", ["threads", "synchronous"])
+def test_a_local_scheduler_does_not_import_dask_distributed(name: str) -> None:
+    """Given a scheduler's name, dask.compute imports dask.distributed to look for a
+    client (0.2-0.35 s); the local schedulers are passed as functions, so it does not."""
+    import subprocess
+    import sys
+
+    code = ("import sys, dask\n"
+            "from dronepipe.stitching.batch import dask_scheduler\n"
+            f"with dask_scheduler({name!r}) as (s, n):\n"
+            "    got = dask.compute(dask.delayed(lambda: 41)(), dask.delayed(lambda: 1)(),"
+            " scheduler=s)\n"
+            "print(sum(got), n, 'distributed' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    total, workers, imported = out.stdout.split()
+    assert total == "42" and imported == "False"
+    assert int(workers) == (1 if name == "synchronous" else (os.cpu_count() or 1))
