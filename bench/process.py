@@ -53,8 +53,15 @@ compiled from source) and three on a slower one (2.5-2.8 s); seconds, x floor:
     demo/T calmer     2.5 / 2.3 / 2.9     1.73 / 1.72 / 1.78x   2.6 / 2.6 / 3.2     1.80 / 1.94 / 1.94x   1.4 / 1.3 / 1.6
     demo/T slower     2.5 / 2.7 / 2.5     1.84 / 1.85 / 1.60x   3.2 / 3.1 / 2.7     2.30 / 2.13 / 1.74x   1.4 / 1.4 / 1.6
 
-CPU seconds, sim300 thermal: 12.9-14.3 calmer, 15.6-16.9 slower (baseline 14.9-17.1 and
-18.9-19.0; floor 3.8-4.6); peaks 419-455 MB (baseline 408-448). Stages (slower spell):
+After the local schedulers stopped importing dask.distributed (commit df630e3, see
+``stitching.batch.dask_scheduler``), three more on a middling spell (the loop 1.9-2.5 s):
+sim300/T 10.5 / 11.5 / 11.5 s, 3.80 / 3.81 / 3.71x (baseline 13.2 / 12.4 / 14.0 s,
+4.77 / 4.12 / 4.53x; floor 2.8 / 3.0 / 3.1 s); demo/T 1.72-2.00x (baseline 2.10-2.27x).
+The ratio swings with whether the floor's 3 s land in a calm moment: read the
+baseline's column of the same runs, and the CPU seconds.
+
+CPU seconds, sim300 thermal: 12.9-14.3 calmer, 15.6-16.9 slower, 14.7-16.2 middling (baseline 14.9-17.1,
+18.9-19.0 and 17.2-19.4; floor 3.6-4.6); peaks 419-455 MB (baseline 408-448). Stages (slower spell):
 registration 6.8-7.3 s (baseline 7.7-8.1), mosaics 2.8-3.3 (3.9-4.1), imports and
 products 1.0 (1.2-1.5). What changed: each frame is decoded once (frames the 64 MB
 cache drops wait on disk, ``pipeline.spill``: 300 decodes and 325-329 reads instead of
