@@ -60,9 +60,9 @@ sim300/T 10.5 / 11.5 / 11.5 s, 3.80 / 3.81 / 3.71x (baseline 13.2 / 12.4 / 14.0 
 The ratio swings with whether the floor's 3 s land in a calm moment: read the
 baseline's column of the same runs, and the CPU seconds.
 
-CPU seconds, sim300 thermal: 12.9-14.3 calmer, 15.6-16.9 slower, 14.7-16.2 middling (baseline 14.9-17.1,
-18.9-19.0 and 17.2-19.4; floor 3.6-4.6); peaks 419-455 MB (baseline 408-448). Stages (slower spell):
-registration 6.8-7.3 s (baseline 7.7-8.1), mosaics 2.8-3.3 (3.9-4.1), imports and
+CPU seconds, sim300 thermal: 12.9-14.3 calmer, 15.6-16.9 slower, 14.7-16.2 middling
+(baseline 14.9-17.1, 18.9-19.0 and 17.2-19.4; floor 3.6-4.6); peaks 411-455 MB
+(baseline 408-460). Stages (slower spell): registration 6.8-7.3 s (baseline 7.7-8.1), mosaics 2.8-3.3 (3.9-4.1), imports and
 products 1.0 (1.2-1.5). What changed: each frame is decoded once (frames the 64 MB
 cache drops wait on disk, ``pipeline.spill``: 300 decodes and 325-329 reads instead of
 632 decodes), corners are tracked 64 first and 32 more only where fewer than 40 held
