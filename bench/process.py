@@ -62,8 +62,8 @@ baseline's column of the same runs, and the CPU seconds.
 
 CPU seconds, sim300 thermal: 12.9-14.3 calmer, 15.6-16.9 slower, 14.7-16.2 middling
 (baseline 14.9-17.1, 18.9-19.0 and 17.2-19.4; floor 3.6-4.6); peaks 411-455 MB
-(baseline 408-460). Stages (slower spell): registration 6.8-7.3 s (baseline 7.7-8.1), mosaics 2.8-3.3 (3.9-4.1), imports and
-products 1.0 (1.2-1.5). What changed: each frame is decoded once (frames the 64 MB
+(baseline 408-460). Stages (slower spell): registration 6.8-7.3 s (baseline 7.7-8.1),
+mosaics 2.8-3.3 (3.9-4.1), imports and products 1.0 (1.2-1.5). What changed: each frame is decoded once (frames the 64 MB
 cache drops wait on disk, ``pipeline.spill``: 300 decodes and 325-329 reads instead of
 632 decodes), corners are tracked 64 first and 32 more only where fewer than 40 held
 (``flow``), the pairs are ranked once, each frame's mosaic cover is made on the workers,
