@@ -128,7 +128,8 @@ def write_all(plan: FloorPlan, frames: dict[str, list[np.ndarray]], out: Path) -
     """The two COGs, the hotspot products and process.json, into ``out``."""
     for r in plan.rasters:
         spec = raster_spec(r.grid, r.kind)  # type: ignore[arg-type]
-        write_cog(out / f"ortho_{r.kind}.tif", spec, tiles(r, frames[r.kind]), r.tags)
+        write_cog(out / f"ortho_{r.kind}.tif", spec, tiles(r, frames[r.kind]), r.tags,
+                  threads=os.cpu_count() or 1)  # as the job writes them
     if "thermal" in plan.mosaics:
         thermal = replace(plan.mosaics["thermal"], path=out / "ortho_thermal.tif")
         write_hotspot_products(out, plan.hotspots, report_context(plan.source, thermal),

@@ -20,6 +20,7 @@ copied there.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -299,7 +300,8 @@ def _mosaics(run: _Run) -> None:
         with Mosaic(grid, kind, cache_tiles=cfg.cache_tiles) as mosaic:
             mosaic.feed_many(gfs, loader, cfg.scheduler,
                              progress=lambda d, t, k=kind: run.progress(f"mosaic {k}", d, t))
-            run.mosaics[kind] = mosaic.finish(cfg.out_dir / f"ortho_{kind}.tif")
+            run.mosaics[kind] = mosaic.finish(cfg.out_dir / f"ortho_{kind}.tif",
+                                              threads=os.cpu_count() or 1)
 
 
 __all__: Sequence[str] = ["process", "ProcessConfig", "ProcessResult"]
