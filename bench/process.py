@@ -60,6 +60,14 @@ sim300/T 10.5 / 11.5 / 11.5 s, 3.80 / 3.81 / 3.71x (baseline 13.2 / 12.4 / 14.0 
 The ratio swings with whether the floor's 3 s land in a calm moment: read the
 baseline's column of the same runs, and the CPU seconds.
 
+Then the COGs were compressed on both cores, in the job and in the floor alike (commit
+after df630e3: GDAL NUM_THREADS, the same bytes; 0.8 s instead of 1.3 s for the sim300
+thermal mosaic). That makes the floor faster by as much as the job, so the ratio rises:
+three repetitions (the loop 1.7-2.2 s): sim300/T 10.9 / 10.8 / 9.0 s, 4.25 / 3.89 /
+3.86x against a floor of 2.6 / 2.8 / 2.3 s (baseline, which writes its COG on one
+core: 12.4 / 11.4 / 11.8 s, 4.85 / 4.12 / 5.04x); demo/T 2.4 / 2.5 / 2.2 s, 1.73 / 1.85
+/ 1.82x (baseline 2.24-2.26x). CPU 13.3-16.1 s (baseline 15.7-17.3).
+
 CPU seconds, sim300 thermal: 12.9-14.3 calmer, 15.6-16.9 slower, 14.7-16.2 middling
 (baseline 14.9-17.1, 18.9-19.0 and 17.2-19.4; floor 3.6-4.6); peaks 411-455 MB
 (baseline 408-460). Stages (slower spell): registration 6.8-7.3 s (baseline 7.7-8.1),
