@@ -20,7 +20,6 @@ copied there.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -300,8 +299,7 @@ def _mosaics(run: _Run) -> None:
         with Mosaic(grid, kind, cache_tiles=cfg.cache_tiles) as mosaic:
             mosaic.feed_many(gfs, loader, cfg.scheduler,
                              progress=lambda d, t, k=kind: run.progress(f"mosaic {k}", d, t))
-            run.mosaics[kind] = mosaic.finish(cfg.out_dir / f"ortho_{kind}.tif",
-                                              threads=os.cpu_count() or 1)
+            run.mosaics[kind] = mosaic.finish(cfg.out_dir / f"ortho_{kind}.tif")
 
 
 __all__: Sequence[str] = ["process", "ProcessConfig", "ProcessResult"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -288,9 +289,11 @@ class Mosaic:
                 yield w.row0, w.col0, data
 
     # -- the product ------------------------------------------------------------------
-    def finish(self, path: str | Path, *, threads: int = 1, crop: bool = False) -> MosaicProduct:
+    def finish(self, path: str | Path, *, threads: int | None = None,
+               crop: bool = False) -> MosaicProduct:
         """Write the mosaic as a Cloud-Optimized GeoTIFF at ``path`` (atomically, tile by
         tile) and release the tiles. Thermal: float32 degC, NaN nodata; rgb: uint8 RGBA.
+        ``threads``: GDAL's threads compressing it (None: one a core; ``write_cog``).
         ``crop``: write only the block of whole tiles that holds data (the live mode's
         grid is a generous square of which the flight covers a part)."""
         from dronepipe.outputs.cog import product_tags, write_cog
@@ -305,7 +308,7 @@ class Mosaic:
                             t_start_utc_s=t0 if n else None, t_end_utc_s=t1 if n else None,
                             n_frames=n, radiometric=radiometric,
                             units="degC" if self.kind == "thermal" else None)
-        write_cog(path, spec, tiles, tags, threads=threads)
+        write_cog(path, spec, tiles, tags, threads=threads or os.cpu_count() or 1)
         self.close()
         return MosaicProduct(Path(path), grid, self.kind, n, t0 if n else None,
                              t1 if n else None, radiometric, n_tiles)
