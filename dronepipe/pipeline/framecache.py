@@ -169,13 +169,14 @@ def worker_cache(max_bytes: int, min_frames: int = DEFAULT_MIN_FRAMES,
                  spill: SpillFolder | None = None) -> FrameCache:
     """This process's own cache (a dask worker process's): made on first use, with the
     largest ``max_bytes`` asked for so far and the latest run's spill folder, where the
-    folder is there (a cluster worker on another machine has none)."""
+    folder is there (``spill_for`` makes it at the start of the run; a cluster worker on
+    another machine does not see it, and writes nothing it would leave behind)."""
     global _worker
     with _worker_lock:
         if _worker is None:
             _worker = FrameCache(max_bytes, min_frames)
         _worker.max_bytes = max(_worker.max_bytes, int(max_bytes))
-        here = spill if spill is not None and spill.folder.parent.is_dir() else None
+        here = spill if spill is not None and spill.folder.is_dir() else None
         if here is None or _worker.spill is None or _worker.spill.folder != here.folder:
             _worker.spill = here  # the latest run's, never an earlier run's folder
         return _worker

@@ -51,7 +51,7 @@ DEFAULT_MAX_BYTES = 4 * 2**30
 
 
 class SpillFolder:
-    """Decoded frames by cache key in ``folder`` (made on first write), at most
+    """Decoded frames by cache key in ``folder`` (made on first write if missing), at most
     ``max_bytes`` written by this process (see the module)."""
 
     def __init__(self, folder: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
@@ -113,15 +113,20 @@ class SpillFolder:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def spill_for(out_dir: Path, max_bytes: int | None = None) -> SpillFolder:
-    """The spill folder of a run writing into ``out_dir``: at most ``max_bytes``, by
-    default the smaller of ``DEFAULT_MAX_BYTES`` and a quarter of the free space."""
+def spill_for(out_dir: Path, max_bytes: int | None = None) -> SpillFolder | None:
+    """The spill folder of a run writing into ``out_dir``, made now (and ``out_dir`` with
+    it), so that worker processes that see it share it: at most ``max_bytes``, by
+    default the smaller of ``DEFAULT_MAX_BYTES`` and a quarter of the free space. None
+    (no spill folder: frames are decoded again) where the folder cannot be made."""
+    try:
+        (out_dir / SPILL_DIR).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        log.warning("%s: no folder for decoded frames (%s): frames the memory cache drops "
+                    "are decoded again", out_dir, exc)
+        return None
     if max_bytes is None:
-        there = out_dir
-        while not there.exists() and there != there.parent:
-            there = there.parent  # the output folder is made later
         try:
-            free = shutil.disk_usage(there).free
+            free = shutil.disk_usage(out_dir).free
         except OSError:
             free = 0
         max_bytes = min(DEFAULT_MAX_BYTES, free // 4)

@@ -93,6 +93,11 @@ def test_an_unreadable_file_is_decoded_again(tmp_path: Path,
     assert any("unreadable decoded frame" in r.message for r in caplog.records)
 
 
+def test_an_output_folder_that_cannot_be_made_means_no_spill(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("a file where the output folder should be")
+    assert spill_for(tmp_path / "file" / "out") is None
+
+
 def test_a_file_holding_another_key_is_not_taken_for_the_frame(tmp_path: Path) -> None:
     from dronepipe.pipeline import spill as spill_mod
 
@@ -104,7 +109,8 @@ def test_a_file_holding_another_key_is_not_taken_for_the_frame(tmp_path: Path) -
 
 def test_remove_deletes_only_its_own_folder(tmp_path: Path) -> None:
     spill = spill_for(tmp_path / "out" / "nested")
-    assert spill.folder == tmp_path / "out" / "nested" / SPILL_DIR and spill.max_bytes > 0
+    assert spill is not None and spill.max_bytes > 0
+    assert spill.folder == tmp_path / "out" / "nested" / SPILL_DIR and spill.folder.is_dir()
     cache = FrameCache(max_bytes=1 * MB, min_frames=1, spill=spill)
     _loads(cache, "ab", [])
     assert spill.folder.is_dir()
@@ -116,7 +122,8 @@ def test_remove_deletes_only_its_own_folder(tmp_path: Path) -> None:
 
 
 def test_a_worker_process_shares_the_folder_while_it_is_there(tmp_path: Path) -> None:
-    spill = SpillFolder(tmp_path / SPILL_DIR)
+    spill = spill_for(tmp_path)
+    assert spill is not None and spill.folder.is_dir()  # made at the start of the run
     other = pickle.loads(pickle.dumps(FrameCache(spill=spill)))
     assert other.spill is not None and other.spill.folder == spill.folder
     assert other is worker_cache(1) and other.spill is None  # a run without one
