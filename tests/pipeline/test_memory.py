@@ -53,7 +53,10 @@ def flight(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def runs(flight: Path, tmp_path_factory: pytest.TempPathFactory
          ) -> dict[str, tuple[ProcessResult, Counter[str]]]:
     """``process`` with each cache size (frames of any size kept: ``min_frames`` 1), and
-    how often each thermal file was decoded."""
+    how often each thermal file was decoded; on one thread, so that the counts do not
+    depend on how two threads interleave their loads (on two, a three-frame cache once
+    decoded as often as none: 30 and 30). Threads against one thread: ``test_batch``,
+    ``test_process``."""
     out: dict[str, tuple[ProcessResult, Counter[str]]] = {}
     mp = pytest.MonkeyPatch()
     try:
@@ -73,7 +76,8 @@ def runs(flight: Path, tmp_path_factory: pytest.TempPathFactory
 
             mp.setattr(loader_module, "decode_thermal", counting)
             cfg = ProcessConfig(flight, tmp_path_factory.mktemp(name.replace(" ", "_")),
-                                frame_cache_mb=mb, cache_tiles=tiles, spill_frames=spill)
+                                frame_cache_mb=mb, cache_tiles=tiles, spill_frames=spill,
+                                scheduler="synchronous")
             out[name] = (process(cfg), decodes)
     finally:
         mp.undo()
