@@ -146,11 +146,6 @@ class FrameImage:
     def __len__(self) -> int:
         return len(self.corners)
 
-    @property
-    def nbytes(self) -> int:
-        return (self.temps.nbytes + self.valid.nbytes + self.corners.nbytes
-                + self.corners_raw.nbytes + self.lattice.nbytes + self.lattice_raw.nbytes)
-
     def to_full_px(self, uv: F64) -> F64:
         """Working pixel positions (N, 2) to the frame's own pixels (centres)."""
         return (uv + 0.5) * self.scale - 0.5
